@@ -57,7 +57,10 @@ export const CARD_FIELD_NAMES = [
   'ResidentType',
 ] as const satisfies readonly (keyof MacaoCardFields)[];
 
-export const RESIDENT_TYPES = ['Permanent Resident Identity Card', 'Non-permanent Resident Identity Card'] as const;
+export const RESIDENT_TYPES = [
+  'Permanent Resident Identity Card',
+  'Non-permanent Resident Identity Card',
+] as const;
 
 /**
  * Macao document symbols (FACTS.md §4, from encyclopedic sources): A born in Macao, B Hong Kong,

@@ -53,7 +53,11 @@ export function truthFromXmp(xmp: string | undefined): SpecimenTruth | undefined
   if (!m?.[1]) return undefined;
   try {
     const parsed = JSON.parse(unescapeXml(m[1])) as Partial<SpecimenTruth>;
-    if (parsed.schema !== SPECIMEN_SCHEMA || !parsed.fields || (parsed.side !== 'front' && parsed.side !== 'back')) {
+    if (
+      parsed.schema !== SPECIMEN_SCHEMA ||
+      !parsed.fields ||
+      (parsed.side !== 'front' && parsed.side !== 'back')
+    ) {
       return undefined;
     }
     return parsed as SpecimenTruth;

@@ -1,0 +1,186 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULT_OCR_ENDPOINT, parseEndpoint } from './ocr/client.js';
+
+/**
+ * The one typed configuration, parsed once at the edge from the environment (and `.env`), then
+ * overridden by command-line flags. Every message names the variable, the rule and the value.
+ */
+export interface Config {
+  /** `REDIS_URL`; default `redis://127.0.0.1:6379`. */
+  redisUrl: string;
+  /** `DATABASE_URL` (`postgres://...`); unset: embedded PGlite in {@link dataDir}. */
+  databaseUrl: string | undefined;
+  /** Where embedded PGlite keeps its data; `MACAO_OCR_DATA_DIR`, default `./.macao-ocr`. */
+  dataDir: string;
+  s3: {
+    /** `S3_ENDPOINT`: COS, MinIO or s3rver URL; unset for AWS S3. */
+    endpoint: string | undefined;
+    /** `S3_FORCE_PATH_STYLE`: `true` for MinIO and s3rver. */
+    forcePathStyle: boolean;
+    /** `AWS_REGION`; default `us-east-1`. */
+    region: string;
+  };
+  tencent: {
+    /** `TENCENTCLOUD_SECRET_ID`. */
+    secretId: string | undefined;
+    /** `TENCENTCLOUD_SECRET_KEY`. */
+    secretKey: string | undefined;
+    /** `TENCENTCLOUD_SESSION_TOKEN`, for temporary credentials. */
+    sessionToken: string | undefined;
+  };
+  ocr: {
+    /** `OCR_ENDPOINT`; default `https://ocr.intl.tencentcloudapi.com`. */
+    endpoint: string;
+    /** `OCR_REGION`; optional for this action. */
+    region: string | undefined;
+    /**
+     * `OCR_QPS`: requests per second for all workers together; default 5, the lowest rate Tencent
+     * documents for sibling international card actions (none is published for this one).
+     */
+    qps: number;
+    /** `OCR_IMAGE_MODE`: `url` (presigned GET URL) or `base64` (inline); default `url`. */
+    imageMode: 'url' | 'base64';
+    /** `OCR_TIMEOUT_MS`: per-call timeout in ms; default 30,000. */
+    timeoutMs: number;
+    /** `OCR_PROXY`: an HTTP(S) proxy for the OCR endpoint; unset: direct (the SDK's `http_proxy` habit is ignored). */
+    proxy: string | undefined;
+  };
+  /** `LOG_LEVEL`: trace, debug, info, warn, error, fatal or silent; default `info`. */
+  logLevel: string;
+}
+
+/** A configuration error: the CLI exits with code 2 and prints the message as is. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name]?.trim();
+  return v ? v : undefined;
+}
+
+function positiveNumber(env: Env, name: string, def: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a number > 0, got \`${raw}\``);
+  return n;
+}
+
+function bool(env: Env, name: string): boolean {
+  const raw = str(env, name)?.toLowerCase();
+  if (raw === undefined) return false;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got \`${raw}\``);
+}
+
+function url(env: Env, name: string, protocols: string[], example: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL like ${example}, got \`${maskUrl(raw)}\``);
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new ConfigError(
+      `${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got \`${maskUrl(raw)}\``,
+    );
+  }
+  return raw;
+}
+
+/** Hides a password in a URL (`postgres://u:secret@h` → `postgres://u:***@h`). */
+export function maskUrl(raw: string): string {
+  return raw.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}
+
+/** Reads `.env` in the working directory into `process.env` (variables already set win). */
+export function loadDotEnv(file = resolve('.env')): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** Parses the configuration from an environment. Throws {@link ConfigError} naming the variable. */
+export function parseConfig(env: Env = process.env): Config {
+  const endpoint = str(env, 'OCR_ENDPOINT') ?? DEFAULT_OCR_ENDPOINT;
+  try {
+    parseEndpoint(endpoint);
+  } catch (e) {
+    throw new ConfigError(`OCR_ENDPOINT: ${(e as Error).message}`);
+  }
+  const imageMode = str(env, 'OCR_IMAGE_MODE') ?? 'url';
+  if (imageMode !== 'url' && imageMode !== 'base64') {
+    throw new ConfigError(`OCR_IMAGE_MODE must be url or base64, got \`${imageMode}\``);
+  }
+  const logLevel = str(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got \`${logLevel}\``);
+  }
+  return {
+    redisUrl:
+      url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379') ?? 'redis://127.0.0.1:6379',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:5432/db'),
+    dataDir: resolve(str(env, 'MACAO_OCR_DATA_DIR') ?? '.macao-ocr'),
+    s3: {
+      endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:'], 'https://cos.ap-guangzhou.myqcloud.com'),
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE'),
+      region: str(env, 'AWS_REGION') ?? str(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
+    },
+    tencent: {
+      secretId: str(env, 'TENCENTCLOUD_SECRET_ID'),
+      secretKey: str(env, 'TENCENTCLOUD_SECRET_KEY'),
+      sessionToken: str(env, 'TENCENTCLOUD_SESSION_TOKEN'),
+    },
+    ocr: {
+      endpoint,
+      region: str(env, 'OCR_REGION'),
+      qps: positiveNumber(env, 'OCR_QPS', 5),
+      imageMode,
+      timeoutMs: positiveNumber(env, 'OCR_TIMEOUT_MS', 30_000),
+      proxy: url(env, 'OCR_PROXY', ['http:', 'https:'], 'http://proxy.example:3128'),
+    },
+    logLevel,
+  };
+}
+
+/** The credentials, or a {@link ConfigError} saying which variable to set. */
+export function requireCredentials(config: Config): {
+  secretId: string;
+  secretKey: string;
+  sessionToken?: string;
+} {
+  const { secretId, secretKey, sessionToken } = config.tencent;
+  const missing = [!secretId && 'TENCENTCLOUD_SECRET_ID', !secretKey && 'TENCENTCLOUD_SECRET_KEY'].filter(
+    Boolean,
+  );
+  if (!secretId || !secretKey) {
+    throw new ConfigError(
+      `${missing.join(' and ')} must be set: the Tencent Cloud API key pair (console: CAM > API Keys), in the environment or .env`,
+    );
+  }
+  return { secretId, secretKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+/** The configuration for printing: secrets masked, passwords in URLs hidden. */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  const mask = (v: string | undefined): string | undefined =>
+    v ? `${v.slice(0, 4)}…(${v.length} chars)` : undefined;
+  return {
+    ...config,
+    redisUrl: maskUrl(config.redisUrl),
+    databaseUrl: config.databaseUrl ? maskUrl(config.databaseUrl) : undefined,
+    tencent: {
+      secretId: mask(config.tencent.secretId),
+      secretKey: config.tencent.secretKey ? '***' : undefined,
+      sessionToken: config.tencent.sessionToken ? '***' : undefined,
+    },
+    ocr: { ...config.ocr, proxy: config.ocr.proxy ? maskUrl(config.ocr.proxy) : undefined },
+  };
+}

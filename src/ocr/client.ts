@@ -1,0 +1,196 @@
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
+import { CLIENT_CODES, ruleFor } from './errorActions.js';
+import { OcrError } from './OcrError.js';
+import {
+  OCR_ACTION,
+  OCR_VERSION,
+  type RecognizeMacaoIDCardOCRResponse,
+  type RecognizeRequest,
+  toWireRequest,
+} from './types.js';
+
+/** Options of {@link createOcrClient}. */
+export interface OcrClientOptions {
+  /** `TENCENTCLOUD_SECRET_ID`. */
+  secretId: string;
+  /** `TENCENTCLOUD_SECRET_KEY`. */
+  secretKey: string;
+  /** `TENCENTCLOUD_SESSION_TOKEN`, for temporary (STS) credentials; sent as `X-TC-Token`. */
+  sessionToken?: string;
+  /** Endpoint URL; default `https://ocr.intl.tencentcloudapi.com`. `http://` is for the emulator. */
+  endpoint?: string;
+  /** `X-TC-Region`; optional for this action. */
+  region?: string;
+  /** Per-call timeout in milliseconds, covering connect, send and answer; default 30,000. */
+  timeoutMs?: number;
+  /** HTTP(S) agent; default a keep-alive agent of our own with {@link maxSockets} sockets. */
+  agent?: http.Agent;
+  /** Sockets of the default agent; default 64. */
+  maxSockets?: number;
+  /**
+   * Proxy URL. Only used when given: without it we always pass our own agent, because the SDK
+   * otherwise silently sends through `http_proxy` from the environment.
+   */
+  proxy?: string;
+  /** `X-TC-Language`; default `en-US` so error messages are English. */
+  language?: 'en-US' | 'zh-CN';
+}
+
+/** One HTTP exchange with the service, for the call ledger and the rate limiter. */
+export interface CallRecord {
+  /** `OK` or the error code. */
+  code: string;
+  requestId: string | undefined;
+  latencyMs: number;
+  /** Epoch milliseconds when the call was sent. */
+  startedAt: number;
+}
+
+/** Per-call options of {@link OcrClient.recognize}. */
+export interface RecognizeCallOptions {
+  /** Cancels the call (shutdown); the error is `ClientError.Aborted`. */
+  signal?: AbortSignal;
+  /** Awaited before every HTTP exchange, re-signs included: the global rate limiter hooks in here. */
+  beforeCall?: (signal?: AbortSignal) => Promise<void>;
+  /** Called after every HTTP exchange, success or not. */
+  onCall?: (record: CallRecord) => void;
+}
+
+export interface OcrClient {
+  /** Recognizes one card. Resolves with the response; rejects with an {@link OcrError}. */
+  recognize(req: RecognizeRequest, opts?: RecognizeCallOptions): Promise<RecognizeMacaoIDCardOCRResponse>;
+  /** The endpoint in use, for logs (no secrets in it). */
+  readonly endpoint: string;
+  /** Releases the keep-alive sockets. */
+  close(): void;
+}
+
+export const DEFAULT_OCR_ENDPOINT = 'https://ocr.intl.tencentcloudapi.com';
+
+/** Splits an endpoint URL into the SDK's protocol and host[:port] (the SDK wants them apart). */
+export function parseEndpoint(endpoint: string): { protocol: 'http://' | 'https://'; host: string } {
+  const withScheme = /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new Error(
+      `OCR endpoint must be a URL like https://ocr.intl.tencentcloudapi.com, got \`${endpoint}\``,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`OCR endpoint must use http or https, got \`${endpoint}\``);
+  }
+  if (url.pathname !== '/' || url.search) {
+    throw new Error(`OCR endpoint must have no path or query (API 3.0 posts to /), got \`${endpoint}\``);
+  }
+  return { protocol: url.protocol === 'http:' ? 'http://' : 'https://', host: url.host };
+}
+
+/** The SDK throws one unexported class with `code`, `requestId`, `httpCode`: read the fields, not the class. */
+interface SdkError {
+  message?: string;
+  code?: string;
+  requestId?: string;
+  httpCode?: number;
+}
+
+/** A client for `RecognizeMacaoIDCardOCR` over the official Tencent Cloud SDK (TC3-HMAC-SHA256). */
+export function createOcrClient(options: OcrClientOptions): OcrClient {
+  if (!options.secretId || !options.secretKey) {
+    throw new Error('OCR credentials missing: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY');
+  }
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!(timeoutMs > 0)) throw new Error(`\`timeoutMs\` must be a number > 0, got \`${timeoutMs}\``);
+  const { protocol, host } = parseEndpoint(options.endpoint ?? DEFAULT_OCR_ENDPOINT);
+  const ownAgent =
+    options.agent || options.proxy
+      ? undefined
+      : protocol === 'https://'
+        ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 })
+        : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 });
+  const agent = options.agent ?? ownAgent;
+
+  const sdk = new CommonClient(host, OCR_VERSION, {
+    credential: {
+      secretId: options.secretId,
+      secretKey: options.secretKey,
+      ...(options.sessionToken ? { token: options.sessionToken } : {}),
+    },
+    ...(options.region ? { region: options.region } : {}),
+    profile: {
+      signMethod: 'TC3-HMAC-SHA256',
+      language: options.language ?? 'en-US',
+      httpProfile: {
+        protocol,
+        reqMethod: 'POST',
+        // The SDK wants seconds; our own AbortSignal below enforces the same limit in ms.
+        reqTimeout: timeoutMs / 1000,
+        ...(agent ? { agent } : {}),
+        ...(options.proxy ? { proxy: options.proxy } : {}),
+      },
+    },
+  });
+
+  async function callOnce(
+    params: ReturnType<typeof toWireRequest>,
+    opts: RecognizeCallOptions,
+  ): Promise<RecognizeMacaoIDCardOCRResponse> {
+    await opts.beforeCall?.(opts.signal);
+    if (opts.signal?.aborted) throw new OcrError(CLIENT_CODES.aborted, 'cancelled before sending');
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const record = (code: string, requestId: string | undefined): void =>
+      opts.onCall?.({ code, requestId, latencyMs: performance.now() - t0, startedAt });
+    try {
+      const res = (await sdk.request(OCR_ACTION, params, { signal })) as RecognizeMacaoIDCardOCRResponse;
+      record('OK', res.RequestId);
+      return res;
+    } catch (e) {
+      const err = classifySdkError(e, { aborted: opts.signal?.aborted ?? false, timedOut: timeout.aborted });
+      record(err.code, err.requestId);
+      throw err;
+    }
+  }
+
+  return {
+    endpoint: `${protocol}${host}`,
+    async recognize(req, opts = {}) {
+      const params = toWireRequest(req);
+      try {
+        return await callOnce(params, opts);
+      } catch (e) {
+        // A stale timestamp is signed afresh once (the SDK stamps each send with the current time);
+        // a second SignatureExpire means this machine's clock is off, which only a human can fix.
+        if (e instanceof OcrError && ruleFor(e.code).resignOnce) return await callOnce(params, opts);
+        throw e;
+      }
+    },
+    close() {
+      ownAgent?.destroy();
+    },
+  };
+}
+
+/** Our error from the SDK's. The SDK's own error is not kept as `cause`: its text may hold the endpoint URL. */
+function classifySdkError(e: unknown, state: { aborted: boolean; timedOut: boolean }): OcrError {
+  const err = (typeof e === 'object' && e !== null ? e : { message: String(e) }) as SdkError;
+  if (err.code) return new OcrError(err.code, err.message ?? '', { requestId: err.requestId ?? '' });
+  if (state.aborted) return new OcrError(CLIENT_CODES.aborted, 'cancelled');
+  if (state.timedOut) return new OcrError(CLIENT_CODES.timeout, 'no answer within the timeout');
+  if (err.httpCode) {
+    return new OcrError(
+      `${CLIENT_CODES.httpStatusPrefix}${err.httpCode}`,
+      `HTTP ${err.httpCode} ${err.message ?? ''}`,
+      {
+        httpStatus: err.httpCode,
+      },
+    );
+  }
+  return new OcrError(CLIENT_CODES.network, err.message ?? 'network error');
+}

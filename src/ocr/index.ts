@@ -1,0 +1,4 @@
+export * from './client.js';
+export * from './errorActions.js';
+export * from './OcrError.js';
+export * from './types.js';

@@ -1,0 +1,74 @@
+import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+
+/** Options of {@link createS3Client}; see `Config.s3`. */
+export interface S3Options {
+  /** COS, MinIO or s3rver URL; unset for AWS S3. */
+  endpoint?: string | undefined;
+  /** Path-style addressing (`http://host/bucket/key`), needed by MinIO and s3rver. */
+  forcePathStyle?: boolean;
+  /** Region; COS wants its own (e.g. `ap-guangzhou`). Default `us-east-1`. */
+  region?: string;
+  /** Static credentials; unset: the AWS SDK's usual chain (env, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Connection attempts of the SDK per request; default 3. */
+  maxAttempts?: number;
+}
+
+/**
+ * An S3 client for AWS S3, Tencent COS, MinIO and s3rver. With a custom endpoint the checksums
+ * are only computed when an operation requires them: the SDK's default sends streamed bodies
+ * `aws-chunked`, which s3rver (and some S3-compatible servers) store with the chunk framing in
+ * the object: wrong bytes, wrong ETag, and no error (STACK.md).
+ */
+export function createS3Client(opts: S3Options = {}): S3Client {
+  const config: S3ClientConfig = {
+    region: opts.region ?? 'us-east-1',
+    forcePathStyle: opts.forcePathStyle ?? false,
+    maxAttempts: opts.maxAttempts ?? 3,
+  };
+  if (opts.endpoint) {
+    config.endpoint = opts.endpoint;
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  if (opts.credentials) config.credentials = opts.credentials;
+  return new S3Client(config);
+}
+
+/** A parsed `s3://bucket/prefix` URI. */
+export interface S3Location {
+  bucket: string;
+  /** Key prefix, without a leading slash; may be empty. */
+  prefix: string;
+}
+
+/**
+ * Parses `s3://bucket/prefix`. Bucket names follow S3's rules (3-63 characters of lowercase
+ * letters, digits, dots and hyphens); the message says what was wrong and shows a valid form.
+ */
+export function parseS3Uri(uri: string): S3Location {
+  const m = /^s3:\/\/([^/]*)\/?(.*)$/.exec(uri);
+  if (!m) throw new Error(`not an S3 URI: \`${uri}\`; write it as s3://bucket/prefix`);
+  const bucket = m[1] ?? '';
+  const prefix = m[2] ?? '';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new Error(
+      `bad bucket name \`${bucket}\` in \`${uri}\`: 3-63 lowercase letters, digits, dots or hyphens; write it as s3://bucket/prefix`,
+    );
+  }
+  return { bucket, prefix };
+}
+
+/** Puts one object. */
+export async function putObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Buffer,
+  contentType: string,
+): Promise<{ etag: string | undefined }> {
+  const out = await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+  );
+  return { etag: out.ETag };
+}

@@ -98,3 +98,25 @@ export interface CardWarning {
 export function nameWarnings(codes: readonly number[] | undefined): CardWarning[] {
   return (codes ?? []).map((code) => ({ code, name: WARNING_NAMES[code] ?? 'unknown' }));
 }
+
+/** One finding of our own checks on the recognized fields: a short stable code and a human message. */
+export interface CheckFinding {
+  code: string;
+  message: string;
+}
+
+/** Parses the card's `DD-MM-YYYY` into ISO `YYYY-MM-DD`; `undefined` unless it is a real calendar date. */
+export function parseCardDate(raw: string | undefined): string | undefined {
+  const m = /^(\d{2})-(\d{2})-(\d{4})$/.exec(raw?.trim() ?? '');
+  if (!m) return undefined;
+  const [, dd, mm, yyyy] = m as unknown as [string, string, string, string];
+  const d = new Date(Date.UTC(Number(yyyy), Number(mm) - 1, Number(dd)));
+  if (
+    d.getUTCFullYear() !== Number(yyyy) ||
+    d.getUTCMonth() !== Number(mm) - 1 ||
+    d.getUTCDate() !== Number(dd)
+  ) {
+    return undefined;
+  }
+  return `${yyyy}-${mm}-${dd}`;
+}

@@ -1,0 +1,97 @@
+import pg from 'pg';
+import { type EmbeddedOptions, openEmbedded } from './embedded.js';
+import { migrate } from './migrate.js';
+
+// `date` columns come back as the text PostgreSQL wrote (YYYY-MM-DD), not as a JS Date in the
+// local time zone, which would shift a birthday by a day west of UTC.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
+// bigint counts fit easily in a JS number here (row counts, byte sizes).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+
+/** Options of {@link openDatabase}. */
+export interface DatabaseOptions {
+  /** `postgres://...`; unset: embedded PGlite in {@link dataDir}. */
+  databaseUrl?: string | undefined;
+  /** The embedded database's directory (default config: `./.macao-ocr`). */
+  dataDir: string;
+  /** Schema to use (created when missing); default `public`. Tests use one each. */
+  schema?: string;
+  /** Connections of this process; default 8. */
+  poolSize?: number;
+  /** Embedded-only options. */
+  embedded?: EmbeddedOptions;
+}
+
+export interface Database {
+  pool: pg.Pool;
+  kind: 'postgres' | 'pglite';
+  /** For PGlite: whether this process serves the directory or connects to the one that does. */
+  role: 'server' | 'owner' | 'client';
+  schema: string;
+  close(): Promise<void>;
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new Error(`schema must be lowercase letters, digits and _ (at most 63), got \`${name}\``);
+  }
+  return `"${name}"`;
+}
+
+/** Opens the results database, creates the schema if needed and applies migrations. */
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  const schema = opts.schema ?? 'public';
+  const ident = quoteIdent(schema);
+  let pool: pg.Pool;
+  let kind: Database['kind'];
+  let role: Database['role'];
+  let closeBackend: () => Promise<void>;
+  if (opts.databaseUrl) {
+    pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.poolSize ?? 8,
+      ...(schema === 'public' ? {} : { options: `-c search_path=${ident}` }),
+    });
+    kind = 'postgres';
+    role = 'server';
+    closeBackend = () => pool.end();
+  } else {
+    const embedded = await openEmbedded(opts.dataDir, { ...opts.embedded, poolSize: opts.poolSize ?? 8 });
+    pool = embedded.pool;
+    kind = 'pglite';
+    role = embedded.role;
+    closeBackend = () => embedded.close();
+  }
+  // An idle client whose server went away emits 'error' on the pool; without a listener that
+  // kills the process. The next query gets a fresh connection, or a clear error.
+  pool.on('error', () => undefined);
+  try {
+    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
+    // PGlite ignores startup options, but it is one session multiplexed over every connection:
+    // a SET there holds for all of them (and for other processes sharing the directory).
+    if (kind === 'pglite' && schema !== 'public') await pool.query(`SET search_path TO ${ident}`);
+    await migrate(pool);
+  } catch (e) {
+    await closeBackend().catch(() => undefined);
+    throw describeConnectError(e, opts);
+  }
+  return { pool, kind, role, schema, close: closeBackend };
+}
+
+function describeConnectError(e: unknown, opts: DatabaseOptions): Error {
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (!opts.databaseUrl) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = opts.databaseUrl.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
+    return new Error(
+      `cannot reach PostgreSQL at ${where} (${code}): is the server running, and DATABASE_URL right?`,
+    );
+  }
+  if (code === '28P01' || code === '28000') {
+    return new Error(`PostgreSQL refused the credentials of DATABASE_URL (${where}): ${err.message}`);
+  }
+  if (code === '3D000')
+    return new Error(`the database of DATABASE_URL does not exist (${where}): create it first`);
+  return new Error(`results store at ${where}: ${err.message}`);
+}

@@ -1,0 +1,183 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type pg from 'pg';
+import { CARD_FIELD_NAMES, type CardWarning, type CheckFinding } from '../card/fields.js';
+import type { Outcome } from './types.js';
+
+/** Options of {@link exportCards}. */
+export interface ExportOptions {
+  runId: string;
+  format: 'csv' | 'jsonl';
+  /** Only these outcomes (`pending` for unfinished cards). */
+  outcomes?: (Outcome | 'pending')[] | undefined;
+  /** Only cards whose last error code is this. */
+  errorCode?: string | undefined;
+  /** Rows per page read from the database; default 1,000. */
+  pageSize?: number;
+}
+
+/** One exported card: the JSONL contract of DESIGN.md (stable; extend, don't rename). */
+export interface CardRecord {
+  run: string;
+  versionId: string;
+  bucket: string;
+  frontKey: string;
+  backKey: string | null;
+  etag: string;
+  backEtag: string | null;
+  outcome: Outcome | 'pending';
+  reason: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  attempts: number;
+  apiCalls: number;
+  latencyMs: number | null;
+  requestId: string | null;
+  warnings: CardWarning[];
+  checks: CheckFinding[];
+  portraitKey: string | null;
+  fields: Record<string, string> | null;
+}
+
+const FIELD_COLUMNS: Record<(typeof CARD_FIELD_NAMES)[number], string> = {
+  CnLastName: 'cn_last_name',
+  EnLastName: 'en_last_name',
+  LastNameCode: 'last_name_code',
+  CnFirstName: 'cn_first_name',
+  EnFirstName: 'en_first_name',
+  FirstNameCode: 'first_name_code',
+  ID: 'id_number',
+  Birthday: 'birthday_raw',
+  Sex: 'sex',
+  FirstIssueDate: 'first_issue_raw',
+  CurrentIssueDate: 'current_issue_raw',
+  ValidityPeriod: 'validity_raw',
+  Symbol: 'symbol',
+  Height: 'height_raw',
+  ResidentType: 'resident_type',
+};
+
+type Row = Record<string, unknown> & { version_id: string };
+
+function toRecord(r: Row): CardRecord {
+  const outcome = (r.pending ? 'pending' : r.outcome) as CardRecord['outcome'];
+  let fields: Record<string, string> | null = null;
+  if (outcome === 'recognized') {
+    fields = {};
+    for (const name of CARD_FIELD_NAMES) {
+      const v = r[FIELD_COLUMNS[name]];
+      if (typeof v === 'string') fields[name] = v;
+    }
+  }
+  return {
+    run: r.run_id as string,
+    versionId: r.version_id,
+    bucket: r.bucket as string,
+    frontKey: r.front_key as string,
+    backKey: (r.back_key as string | null) ?? null,
+    etag: r.front_etag as string,
+    backEtag: (r.back_etag as string | null) ?? null,
+    outcome,
+    reason: (r.reason as string | null) ?? null,
+    errorCode: (r.error_code as string | null) ?? null,
+    errorMessage: (r.error_message as string | null) ?? null,
+    attempts: r.attempts as number,
+    apiCalls: r.api_calls as number,
+    latencyMs: (r.latency_ms as number | null) ?? null,
+    requestId: (r.request_id as string | null) ?? null,
+    warnings: r.warnings as CardWarning[],
+    checks: r.checks as CheckFinding[],
+    portraitKey: (r.portrait_key as string | null) ?? null,
+    fields,
+  };
+}
+
+const CSV_HEAD = [
+  'run',
+  'versionId',
+  'bucket',
+  'frontKey',
+  'backKey',
+  'etag',
+  'outcome',
+  'reason',
+  'errorCode',
+  'errorMessage',
+  'attempts',
+  'apiCalls',
+  'latencyMs',
+  'requestId',
+  'warnings',
+  'checks',
+  'portraitKey',
+  ...CARD_FIELD_NAMES,
+];
+
+/** RFC 4180 quoting; a leading `=`, `+`, `-`, `@` is prefixed with `'` so a spreadsheet does not run it as a formula. */
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csvLine(rec: CardRecord): string {
+  const cells = [
+    rec.run,
+    rec.versionId,
+    rec.bucket,
+    rec.frontKey,
+    rec.backKey,
+    rec.etag,
+    rec.outcome,
+    rec.reason,
+    rec.errorCode,
+    rec.errorMessage,
+    rec.attempts,
+    rec.apiCalls,
+    rec.latencyMs,
+    rec.requestId,
+    rec.warnings.map((w) => `${w.code} ${w.name}`).join('; '),
+    rec.checks.map((c) => c.code).join('; '),
+    rec.portraitKey,
+    ...CARD_FIELD_NAMES.map((n) => rec.fields?.[n]),
+  ];
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
+/**
+ * Streams a run's cards as CSV or JSONL, in constant memory: keyset pages (no long transaction,
+ * which on embedded PGlite would hold every other connection), each written with backpressure.
+ * Returns the number of cards written.
+ */
+export async function exportCards(pool: pg.Pool, out: Writable, opts: ExportOptions): Promise<number> {
+  const pageSize = opts.pageSize ?? 1000;
+  const outcomes = opts.outcomes?.filter((o) => o !== 'pending') ?? null;
+  const withPending = opts.outcomes ? opts.outcomes.includes('pending') : true;
+  const write = async (chunk: string): Promise<void> => {
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  if (opts.format === 'csv') await write(`${CSV_HEAD.map(csvCell).join(',')}\r\n`);
+  let after = '';
+  let n = 0;
+  for (;;) {
+    const { rows } = await pool.query<Row>(
+      `SELECT * FROM cards WHERE run_id = $1 AND version_id > $2
+         AND (($3::text[] IS NULL AND ($4 OR NOT pending)) OR (NOT pending AND outcome = ANY($3::text[])) OR ($4 AND pending))
+         AND ($5::text IS NULL OR error_code = $5)
+       ORDER BY version_id LIMIT $6`,
+      [opts.runId, after, outcomes, withPending, opts.errorCode ?? null, pageSize],
+    );
+    if (rows.length === 0) break;
+    let buf = '';
+    for (const r of rows) {
+      const rec = toRecord(r);
+      buf += opts.format === 'csv' ? csvLine(rec) : `${JSON.stringify(rec)}\n`;
+    }
+    await write(buf);
+    n += rows.length;
+    after = rows[rows.length - 1]!.version_id;
+    if (rows.length < pageSize) break;
+  }
+  return n;
+}

@@ -1,0 +1,53 @@
+import type pg from 'pg';
+import { MIGRATIONS, type Migration } from './migrations.js';
+
+/**
+ * Applies the pending migrations. Several workers may start at once: a session-level advisory
+ * lock (keyed by schema) lets one migrate while the others wait, then find nothing to do.
+ */
+export async function migrate(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('macao-ocr:migrate:' || current_schema()))`);
+    try {
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
+           version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const done = new Set(rows.map((r) => r.version));
+      const newest = Math.max(0, ...migrations.map((m) => m.version));
+      const ahead = rows.filter((r) => r.version > newest).map((r) => r.version);
+      if (ahead.length > 0) {
+        throw new Error(
+          `the results store has schema version ${Math.max(...ahead)}, newer than this program knows (${newest}): upgrade macao-ocr before using this database`,
+        );
+      }
+      for (const m of migrations) {
+        if (done.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+            m.version,
+            m.name,
+          ]);
+          await client.query('COMMIT');
+        } catch (e) {
+          await client.query('ROLLBACK');
+          throw new Error(`migration ${m.version} (${m.name}) failed: ${(e as Error).message}`);
+        }
+        applied.push(m.version);
+      }
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(hashtext('macao-ocr:migrate:' || current_schema()))`);
+    }
+  } finally {
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,100 @@
+/**
+ * Versioned schema migrations, applied in order on start (see `migrate.ts`). Append only: a
+ * released migration is never edited, a change is a new version. The same SQL runs on
+ * PostgreSQL (15+) and on embedded PGlite.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'runs, cards, api calls',
+    sql: `
+CREATE TABLE runs (
+  id              text PRIMARY KEY,
+  sources         text[] NOT NULL,
+  options         jsonb NOT NULL DEFAULT '{}'::jsonb,
+  state           text NOT NULL DEFAULT 'enqueueing'
+                  CHECK (state IN ('enqueueing', 'running', 'paused', 'done')),
+  paused_reason   text,
+  found           integer NOT NULL DEFAULT 0,
+  paired          integer NOT NULL DEFAULT 0,
+  enqueued        integer NOT NULL DEFAULT 0,
+  skipped         jsonb NOT NULL DEFAULT '{}'::jsonb,
+  started_at      timestamptz NOT NULL DEFAULT now(),
+  finished_at     timestamptz
+);
+
+-- One row per card version: the front's bucket, key and ETag, plus the back's when paired.
+-- version_id is derived from those (cardVersion.ts) and is also the BullMQ job id.
+CREATE TABLE cards (
+  version_id          text PRIMARY KEY,
+  bucket              text NOT NULL,
+  front_key           text NOT NULL,
+  front_etag          text NOT NULL,
+  back_key            text,
+  back_etag           text,
+  size_bytes          bigint,
+  last_modified       timestamptz,
+  run_id              text NOT NULL REFERENCES runs (id),
+  outcome             text CHECK (outcome IN ('recognized', 'rejected', 'failed', 'skipped')),
+  reason              text,
+  -- queued for processing in run_id and not finished yet; the outcome column keeps the previous one
+  pending             boolean NOT NULL DEFAULT true,
+  cn_last_name        text,
+  en_last_name        text,
+  last_name_code      text,
+  cn_first_name       text,
+  en_first_name       text,
+  first_name_code     text,
+  id_number           text,
+  birthday            date,
+  birthday_raw        text,
+  sex                 text,
+  first_issue_date    date,
+  first_issue_raw     text,
+  current_issue_date  date,
+  current_issue_raw   text,
+  validity_date       date,
+  validity_raw        text,
+  symbol              text,
+  height_m            numeric(4, 2),
+  height_raw          text,
+  resident_type       text,
+  warnings            jsonb NOT NULL DEFAULT '[]'::jsonb,
+  checks              jsonb NOT NULL DEFAULT '[]'::jsonb,
+  error_code          text,
+  error_message       text,
+  attempts            integer NOT NULL DEFAULT 0,
+  api_calls           integer NOT NULL DEFAULT 0,
+  latency_ms          integer,
+  request_id          text,
+  portrait_key        text,
+  raw_response        jsonb,
+  created_at          timestamptz NOT NULL DEFAULT now(),
+  updated_at          timestamptz NOT NULL DEFAULT now(),
+  finished_at         timestamptz
+);
+CREATE INDEX cards_run_outcome ON cards (run_id, outcome);
+CREATE INDEX cards_front ON cards (bucket, front_key);
+
+-- Append-only: every HTTP exchange with the OCR API, so cost and audits reconcile with the bill.
+CREATE TABLE api_calls (
+  id          bigserial PRIMARY KEY,
+  version_id  text NOT NULL,
+  run_id      text,
+  request_id  text,
+  code        text NOT NULL,
+  latency_ms  integer NOT NULL,
+  billed      boolean NOT NULL,
+  called_at   timestamptz NOT NULL
+);
+CREATE INDEX api_calls_run ON api_calls (run_id);
+CREATE INDEX api_calls_version ON api_calls (version_id);
+`,
+  },
+];

@@ -1,0 +1,255 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { type Database, type DatabaseOptions, openDatabase } from './database.js';
+import type { ApiCallRow, CardResult, Outcome, RunRow, RunSummary, SeenCard } from './types.js';
+import { insertApiCallsSql, upsertOutcomeSql, upsertSeenSql } from './writes.js';
+
+/** Rows per multi-row statement: well under PostgreSQL's 65,535 bind parameters (9 per seen card). */
+const BATCH = 1000;
+
+/** A new run id: sortable by time and readable, e.g. `r20261129-020202-3fa9`. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `r${t}-${randomBytes(2).toString('hex')}`;
+}
+
+interface RunDbRow {
+  id: string;
+  sources: string[];
+  options: Record<string, unknown>;
+  state: RunRow['state'];
+  paused_reason: string | null;
+  found: number;
+  paired: number;
+  enqueued: number;
+  skipped: Record<string, number>;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+function toRun(r: RunDbRow): RunRow {
+  return {
+    id: r.id,
+    sources: r.sources,
+    options: r.options,
+    state: r.state,
+    pausedReason: r.paused_reason,
+    found: r.found,
+    paired: r.paired,
+    enqueued: r.enqueued,
+    skipped: r.skipped,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+/**
+ * The results store: the pipeline's memory and the ledger that keeps us from paying twice.
+ * PostgreSQL or embedded PGlite behind the same SQL.
+ */
+export class ResultsStore {
+  readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  static async open(opts: DatabaseOptions): Promise<ResultsStore> {
+    return new ResultsStore(await openDatabase(opts));
+  }
+
+  get pool(): pg.Pool {
+    return this.db.pool;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  // --- runs ---
+
+  async createRun(run: {
+    id?: string;
+    sources: string[];
+    options?: Record<string, unknown>;
+  }): Promise<RunRow> {
+    const { rows } = await this.pool.query<RunDbRow>(
+      'INSERT INTO runs (id, sources, options) VALUES ($1, $2, $3::jsonb) RETURNING *',
+      [run.id ?? newRunId(), run.sources, JSON.stringify(run.options ?? {})],
+    );
+    return toRun(rows[0]!);
+  }
+
+  async getRun(id: string): Promise<RunRow | undefined> {
+    const { rows } = await this.pool.query<RunDbRow>('SELECT * FROM runs WHERE id = $1', [id]);
+    return rows[0] ? toRun(rows[0]) : undefined;
+  }
+
+  /** The newest run, for commands whose RUN argument is optional. */
+  async latestRun(): Promise<RunRow | undefined> {
+    const { rows } = await this.pool.query<RunDbRow>(
+      'SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT 1',
+    );
+    return rows[0] ? toRun(rows[0]) : undefined;
+  }
+
+  async updateRunCounts(
+    id: string,
+    counts: { found: number; paired: number; enqueued: number; skipped: Record<string, number> },
+  ): Promise<void> {
+    await this.pool.query(
+      'UPDATE runs SET found = $2, paired = $3, enqueued = $4, skipped = $5::jsonb WHERE id = $1',
+      [id, counts.found, counts.paired, counts.enqueued, JSON.stringify(counts.skipped)],
+    );
+  }
+
+  async setRunState(id: string, state: RunRow['state'], pausedReason: string | null = null): Promise<void> {
+    await this.pool.query(
+      `UPDATE runs SET state = $2, paused_reason = $3,
+         finished_at = CASE WHEN $2 = 'done' THEN coalesce(finished_at, now()) ELSE NULL END
+       WHERE id = $1`,
+      [id, state, pausedReason],
+    );
+  }
+
+  // --- writes ---
+
+  /** Records the card versions the producer saw (pending, or skipped with a reason), in batches. */
+  async recordSeen(runId: string, cards: readonly SeenCard[]): Promise<void> {
+    for (let i = 0; i < cards.length; i += BATCH) {
+      const { text, values } = upsertSeenSql(runId, cards.slice(i, i + BATCH));
+      await this.pool.query(text, values);
+    }
+  }
+
+  /**
+   * Records what a worker learned. Returns the outcome the row holds afterwards: a `recognized`
+   * row stays `recognized` against a later `failed`/`rejected` unless `reprocess` is set.
+   */
+  async recordOutcome(result: CardResult, opts: { reprocess?: boolean } = {}): Promise<Outcome> {
+    const { text, values } = upsertOutcomeSql(result, opts.reprocess ?? false);
+    const { rows } = await this.pool.query<{ outcome: Outcome }>(text, values);
+    if (rows[0]) return rows[0].outcome;
+    return 'recognized'; // the WHERE kept an existing recognized row
+  }
+
+  /** Appends API calls (the audit ledger). */
+  async recordApiCalls(calls: readonly ApiCallRow[]): Promise<void> {
+    for (let i = 0; i < calls.length; i += BATCH) {
+      const { text, values } = insertApiCallsSql(calls.slice(i, i + BATCH));
+      await this.pool.query(text, values);
+    }
+  }
+
+  // --- the ledger ---
+
+  /** Which of these versions are already recognized: one round trip per batch. */
+  async recognizedAmong(versionIds: readonly string[]): Promise<Set<string>> {
+    if (versionIds.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ version_id: string }>(
+      `SELECT version_id FROM cards WHERE version_id = ANY($1::text[]) AND outcome = 'recognized'`,
+      [versionIds],
+    );
+    return new Set(rows.map((r) => r.version_id));
+  }
+
+  /** The current outcome of each known version (null while never finished): one round trip. */
+  async outcomesOf(versionIds: readonly string[]): Promise<Map<string, Outcome | null>> {
+    if (versionIds.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ version_id: string; outcome: Outcome | null }>(
+      'SELECT version_id, outcome FROM cards WHERE version_id = ANY($1::text[])',
+      [versionIds],
+    );
+    return new Map(rows.map((r) => [r.version_id, r.outcome]));
+  }
+
+  // --- operators ---
+
+  async runSummary(runId: string): Promise<RunSummary | undefined> {
+    const run = await this.getRun(runId);
+    if (!run) return undefined;
+    const { rows } = await this.pool.query<{ pending: number; outcome: Outcome | null; n: number }>(
+      `SELECT pending, outcome, count(*)::int AS n FROM cards WHERE run_id = $1 GROUP BY pending, outcome`,
+      [runId],
+    );
+    const counts: RunSummary['counts'] = { recognized: 0, rejected: 0, failed: 0, skipped: 0, pending: 0 };
+    for (const r of rows) {
+      if (r.pending || r.outcome === null) counts.pending += r.n;
+      else counts[r.outcome] += r.n;
+    }
+    // Cards skipped as already recognized keep their row (and run) from before: counted from the run.
+    counts.skipped += run.skipped['already-recognized'] ?? 0;
+    const calls = await this.pool.query<{ calls: number; billed: number }>(
+      'SELECT count(*)::int AS calls, count(*) FILTER (WHERE billed)::int AS billed FROM api_calls WHERE run_id = $1',
+      [runId],
+    );
+    return { ...run, counts, apiCalls: calls.rows[0]?.calls ?? 0, billedCalls: calls.rows[0]?.billed ?? 0 };
+  }
+
+  /** Error codes of a run's finished cards, most frequent first. */
+  async errorCodeCounts(runId: string): Promise<{ code: string; outcome: Outcome; count: number }[]> {
+    const { rows } = await this.pool.query<{ code: string; outcome: Outcome; count: number }>(
+      `SELECT error_code AS code, outcome, count(*)::int AS count FROM cards
+       WHERE run_id = $1 AND error_code IS NOT NULL AND NOT pending
+       GROUP BY error_code, outcome ORDER BY count DESC, code`,
+      [runId],
+    );
+    return rows;
+  }
+
+  /** Codes of every API call of a run (retries included), most frequent first. */
+  async apiCallCodeCounts(runId: string): Promise<{ code: string; count: number }[]> {
+    const { rows } = await this.pool.query<{ code: string; count: number }>(
+      'SELECT code, count(*)::int AS count FROM api_calls WHERE run_id = $1 GROUP BY code ORDER BY count DESC, code',
+      [runId],
+    );
+    return rows;
+  }
+
+  /** API warnings on a run's recognized cards, most frequent first. */
+  async warningCounts(runId: string): Promise<{ code: number; name: string; count: number }[]> {
+    const { rows } = await this.pool.query<{ code: number; name: string; count: number }>(
+      `SELECT (w->>'code')::int AS code, w->>'name' AS name, count(*)::int AS count
+       FROM cards, jsonb_array_elements(warnings) AS w
+       WHERE run_id = $1 AND outcome = 'recognized' GROUP BY 1, 2 ORDER BY count DESC, code`,
+      [runId],
+    );
+    return rows;
+  }
+
+  /** Failed checks on a run's recognized cards, most frequent first. */
+  async checkCounts(runId: string): Promise<{ code: string; count: number }[]> {
+    const { rows } = await this.pool.query<{ code: string; count: number }>(
+      `SELECT c->>'code' AS code, count(*)::int AS count
+       FROM cards, jsonb_array_elements(checks) AS c
+       WHERE run_id = $1 AND outcome = 'recognized' GROUP BY 1 ORDER BY count DESC, code`,
+      [runId],
+    );
+    return rows;
+  }
+
+  /** The failed cards of a run (for `retry`), optionally only those with one error code. */
+  async failedCards(runId: string, code?: string): Promise<SeenCard[]> {
+    const { rows } = await this.pool.query<{
+      version_id: string;
+      bucket: string;
+      front_key: string;
+      front_etag: string;
+      back_key: string | null;
+      back_etag: string | null;
+    }>(
+      `SELECT version_id, bucket, front_key, front_etag, back_key, back_etag FROM cards
+       WHERE run_id = $1 AND outcome = 'failed' AND NOT pending AND ($2::text IS NULL OR error_code = $2)
+       ORDER BY version_id`,
+      [runId, code ?? null],
+    );
+    return rows.map((r) => ({
+      versionId: r.version_id,
+      bucket: r.bucket,
+      frontKey: r.front_key,
+      frontEtag: r.front_etag,
+      backKey: r.back_key,
+      backEtag: r.back_etag,
+    }));
+  }
+}

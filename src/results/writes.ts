@@ -1,0 +1,166 @@
+import { parseCardDate } from '../card/fields.js';
+import { normalizeEtag } from './cardVersion.js';
+import type { ApiCallRow, CardResult, SeenCard } from './types.js';
+
+/**
+ * The write statements. Idempotent by construction: every card write is an upsert on the version
+ * id, so a job that runs twice (crash, duplicate) leaves one row.
+ */
+
+export interface Sql {
+  text: string;
+  values: unknown[];
+}
+
+/**
+ * Cards the producer saw, in one statement per batch. A row already `recognized` keeps its outcome
+ * (the ledger); others are marked pending for this run, or `skipped` with the reason.
+ */
+export function upsertSeenSql(runId: string, cards: readonly SeenCard[]): Sql {
+  const values: unknown[] = [runId];
+  const rows = cards.map((c) => {
+    const base = values.length;
+    values.push(
+      c.versionId,
+      c.bucket,
+      c.frontKey,
+      normalizeEtag(c.frontEtag),
+      c.backKey ?? null,
+      c.backEtag ? normalizeEtag(c.backEtag) : null,
+      c.sizeBytes ?? null,
+      c.lastModified ?? null,
+      c.skipReason ?? null,
+    );
+    const p = (i: number): string => `$${base + i}`;
+    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}::bigint, ${p(8)}::timestamptz, $1, ${p(9)}::text)`;
+  });
+  return {
+    text: `
+INSERT INTO cards (version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes, last_modified, run_id, reason,
+  outcome, pending)
+SELECT v.version_id, v.bucket, v.front_key, v.front_etag, v.back_key, v.back_etag, v.size_bytes, v.last_modified, v.run_id, v.reason,
+  CASE WHEN v.reason IS NULL THEN NULL ELSE 'skipped' END, v.reason IS NULL
+FROM (VALUES ${rows.join(',\n')}) AS v (version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes, last_modified, run_id, reason)
+ON CONFLICT (version_id) DO UPDATE SET
+  run_id = EXCLUDED.run_id,
+  size_bytes = EXCLUDED.size_bytes,
+  last_modified = EXCLUDED.last_modified,
+  pending = EXCLUDED.reason IS NULL,
+  outcome = CASE WHEN EXCLUDED.reason IS NULL THEN cards.outcome ELSE 'skipped' END,
+  reason = EXCLUDED.reason,
+  updated_at = now()
+WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.reason IS NULL`,
+    values,
+  };
+}
+
+function heightMetres(raw: string | undefined): number | null {
+  if (!raw || !/^\d(\.\d{1,2})?$/.test(raw.trim())) return null;
+  return Number(raw);
+}
+
+/** Removes what must not be stored: the portrait/preprocessed image. */
+function storableResponse(raw: Record<string, unknown> | undefined): string | null {
+  if (!raw) return null;
+  const { RetImage: _dropped, ...rest } = raw;
+  return JSON.stringify(rest);
+}
+
+/**
+ * One outcome. A `recognized` row is never overwritten by a later `failed` or `rejected` of the
+ * same version unless a reprocess was asked; `api_calls` is counted from the call ledger, so
+ * recording the same outcome twice changes nothing.
+ */
+export function upsertOutcomeSql(r: CardResult, reprocess: boolean): Sql {
+  const f = r.outcome === 'recognized' ? (r.fields ?? {}) : {};
+  const values = [
+    r.versionId, // 1
+    r.bucket,
+    r.frontKey,
+    normalizeEtag(r.frontEtag),
+    r.backKey ?? null, // 5
+    r.backEtag ? normalizeEtag(r.backEtag) : null,
+    r.runId,
+    r.outcome,
+    f.CnLastName ?? null,
+    f.EnLastName ?? null, // 10
+    f.LastNameCode ?? null,
+    f.CnFirstName ?? null,
+    f.EnFirstName ?? null,
+    f.FirstNameCode ?? null,
+    f.ID ?? null, // 15
+    parseCardDate(f.Birthday) ?? null,
+    f.Birthday ?? null,
+    f.Sex ?? null,
+    parseCardDate(f.FirstIssueDate) ?? null,
+    f.FirstIssueDate ?? null, // 20
+    parseCardDate(f.CurrentIssueDate) ?? null,
+    f.CurrentIssueDate ?? null,
+    parseCardDate(f.ValidityPeriod) ?? null,
+    f.ValidityPeriod ?? null,
+    f.Symbol ?? null, // 25
+    heightMetres(f.Height),
+    f.Height ?? null,
+    f.ResidentType ?? null,
+    JSON.stringify(r.warnings ?? []),
+    JSON.stringify(r.checks ?? []), // 30
+    r.errorCode ?? null,
+    r.errorMessage ?? null,
+    r.attempts,
+    r.latencyMs === undefined ? null : Math.round(r.latencyMs),
+    r.requestId ?? null, // 35
+    r.portraitKey ?? null,
+    r.outcome === 'recognized' ? storableResponse(r.rawResponse) : null,
+    reprocess,
+  ];
+  return {
+    text: `
+INSERT INTO cards (version_id, bucket, front_key, front_etag, back_key, back_etag, run_id, outcome,
+  cn_last_name, en_last_name, last_name_code, cn_first_name, en_first_name, first_name_code, id_number,
+  birthday, birthday_raw, sex, first_issue_date, first_issue_raw, current_issue_date, current_issue_raw,
+  validity_date, validity_raw, symbol, height_m, height_raw, resident_type, warnings, checks,
+  error_code, error_message, attempts, latency_ms, request_id, portrait_key, raw_response,
+  api_calls, pending, finished_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::date, $17, $18, $19::date, $20,
+  $21::date, $22, $23::date, $24, $25, $26::numeric, $27, $28, $29::jsonb, $30::jsonb, $31, $32, $33, $34, $35, $36,
+  $37::jsonb, (SELECT count(*) FROM api_calls WHERE version_id = $1), false, now())
+ON CONFLICT (version_id) DO UPDATE SET
+  run_id = EXCLUDED.run_id, outcome = EXCLUDED.outcome, reason = NULL,
+  cn_last_name = EXCLUDED.cn_last_name, en_last_name = EXCLUDED.en_last_name, last_name_code = EXCLUDED.last_name_code,
+  cn_first_name = EXCLUDED.cn_first_name, en_first_name = EXCLUDED.en_first_name, first_name_code = EXCLUDED.first_name_code,
+  id_number = EXCLUDED.id_number, birthday = EXCLUDED.birthday, birthday_raw = EXCLUDED.birthday_raw, sex = EXCLUDED.sex,
+  first_issue_date = EXCLUDED.first_issue_date, first_issue_raw = EXCLUDED.first_issue_raw,
+  current_issue_date = EXCLUDED.current_issue_date, current_issue_raw = EXCLUDED.current_issue_raw,
+  validity_date = EXCLUDED.validity_date, validity_raw = EXCLUDED.validity_raw, symbol = EXCLUDED.symbol,
+  height_m = EXCLUDED.height_m, height_raw = EXCLUDED.height_raw, resident_type = EXCLUDED.resident_type,
+  warnings = EXCLUDED.warnings, checks = EXCLUDED.checks, error_code = EXCLUDED.error_code,
+  error_message = EXCLUDED.error_message, attempts = EXCLUDED.attempts, latency_ms = EXCLUDED.latency_ms,
+  request_id = EXCLUDED.request_id, portrait_key = EXCLUDED.portrait_key, raw_response = EXCLUDED.raw_response,
+  api_calls = EXCLUDED.api_calls, pending = false, finished_at = now(), updated_at = now()
+WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.outcome = 'recognized' OR $38::boolean
+RETURNING outcome`,
+    values,
+  };
+}
+
+/** Appends API calls in one statement. */
+export function insertApiCallsSql(calls: readonly ApiCallRow[]): Sql {
+  const values: unknown[] = [];
+  const rows = calls.map((c) => {
+    const b = values.length;
+    values.push(
+      c.versionId,
+      c.runId ?? null,
+      c.requestId ?? null,
+      c.code,
+      Math.round(c.latencyMs),
+      c.billed,
+      c.calledAt,
+    );
+    return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}::integer, $${b + 6}::boolean, $${b + 7}::timestamptz)`;
+  });
+  return {
+    text: `INSERT INTO api_calls (version_id, run_id, request_id, code, latency_ms, billed, called_at) VALUES ${rows.join(', ')}`,
+    values,
+  };
+}

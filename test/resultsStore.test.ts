@@ -161,6 +161,26 @@ describe.each<Backend>(['pglite', 'postgres'])('results store on %s', (backend) 
     expect(await store.recordOutcome(result(card, runId, 'recognized'))).toBe('recognized');
   });
 
+  it('records a batch in one statement, the same version twice keeping the last, a recognized one kept', async () => {
+    const cards = Array.from({ length: 5 }, (_, i) => seen(8000 + i));
+    await store.recordOutcome(result(cards[0]!, runId, 'recognized'));
+    const held = await store.recordOutcomes([
+      result(cards[0]!, runId, 'failed'),
+      result(cards[1]!, runId, 'failed'),
+      result(cards[1]!, runId, 'rejected'),
+      ...cards.slice(2).map((c) => result(c, runId, 'recognized')),
+    ]);
+    expect([...held.values()]).toEqual(['recognized', 'rejected', 'recognized', 'recognized', 'recognized']);
+    const { rows } = await store.pool.query(
+      'SELECT outcome, count(*)::int AS n FROM cards WHERE version_id = ANY($1) GROUP BY outcome ORDER BY outcome',
+      [cards.map((c) => c.versionId)],
+    );
+    expect(rows).toEqual([
+      { outcome: 'recognized', n: 4 },
+      { outcome: 'rejected', n: 1 },
+    ]);
+  });
+
   it('answers the ledger for a batch in one round trip', async () => {
     const cards = Array.from({ length: 300 }, (_, i) => seen(100 + i));
     await store.recordSeen(runId, cards);

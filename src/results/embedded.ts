@@ -150,7 +150,9 @@ async function becomeOwner(
   let server: PGLiteSocketServer | undefined;
   try {
     rmSync(join(socketDir, SOCKET_FILE), { force: true });
-    db = await PGlite.create(join(dir, 'pgdata'));
+    // PostgreSQL's default 128 MB of shared buffers is most of PGlite's resident memory once a
+    // large run is read (bench/results-store); the pages come from the local disk anyway.
+    db = await PGlite.create(join(dir, 'pgdata'), { postgresqlconf: 'shared_buffers = 16MB\n' });
     server = new PGLiteSocketServer({ db, path: join(socketDir, SOCKET_FILE), maxConnections });
     await server.start();
   } catch (e) {

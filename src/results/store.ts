@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { type Database, type DatabaseOptions, openDatabase } from './database.js';
 import type { ApiCallRow, CardResult, Outcome, RunRow, RunSummary, SeenCard } from './types.js';
-import { insertApiCallsSql, upsertOutcomeSql, upsertSeenSql } from './writes.js';
+import { insertApiCallsSql, upsertOutcomesSql, upsertSeenSql } from './writes.js';
 
 /** Rows per multi-row statement: well under PostgreSQL's 65,535 bind parameters (9 per seen card). */
 const BATCH = 1000;
+/** Outcomes per statement: 37 parameters each. */
+const OUTCOME_BATCH = 500;
 
 /** A new run id: sortable by time and readable, e.g. `r20261129-020202-3fa9`. */
 export function newRunId(now = new Date()): string {
@@ -127,10 +129,24 @@ export class ResultsStore {
    * row stays `recognized` against a later `failed`/`rejected` unless `reprocess` is set.
    */
   async recordOutcome(result: CardResult, opts: { reprocess?: boolean } = {}): Promise<Outcome> {
-    const { text, values } = upsertOutcomeSql(result, opts.reprocess ?? false);
-    const { rows } = await this.pool.query<{ outcome: Outcome }>(text, values);
-    if (rows[0]) return rows[0].outcome;
-    return 'recognized'; // the WHERE kept an existing recognized row
+    return (await this.recordOutcomes([result], opts)).get(result.versionId) ?? 'recognized';
+  }
+
+  /** {@link recordOutcome} for many cards, one statement per {@link OUTCOME_BATCH}. */
+  async recordOutcomes(
+    results: readonly CardResult[],
+    opts: { reprocess?: boolean } = {},
+  ): Promise<Map<string, Outcome>> {
+    const held = new Map<string, Outcome>();
+    for (let i = 0; i < results.length; i += OUTCOME_BATCH) {
+      const batch = results.slice(i, i + OUTCOME_BATCH);
+      const { text, values } = upsertOutcomesSql(batch, opts.reprocess ?? false);
+      const { rows } = await this.pool.query<{ version_id: string; outcome: Outcome }>(text, values);
+      // A version missing from RETURNING was kept by the WHERE: it is recognized already.
+      for (const r of batch) held.set(r.versionId, 'recognized');
+      for (const r of rows) held.set(r.version_id, r.outcome);
+    }
+    return held;
   }
 
   /** Appends API calls (the audit ledger). */

@@ -66,53 +66,83 @@ function storableResponse(raw: Record<string, unknown> | undefined): string | nu
   return JSON.stringify(rest);
 }
 
-/**
- * One outcome. A `recognized` row is never overwritten by a later `failed` or `rejected` of the
- * same version unless a reprocess was asked; `api_calls` is counted from the call ledger, so
- * recording the same outcome twice changes nothing.
- */
-export function upsertOutcomeSql(r: CardResult, reprocess: boolean): Sql {
+const OUTCOME_COLUMNS = 37;
+
+function outcomeValues(r: CardResult): unknown[] {
   const f = r.outcome === 'recognized' ? (r.fields ?? {}) : {};
-  const values = [
-    r.versionId, // 1
+  return [
+    r.versionId,
     r.bucket,
     r.frontKey,
     normalizeEtag(r.frontEtag),
-    r.backKey ?? null, // 5
+    r.backKey ?? null,
     r.backEtag ? normalizeEtag(r.backEtag) : null,
     r.runId,
     r.outcome,
     f.CnLastName ?? null,
-    f.EnLastName ?? null, // 10
+    f.EnLastName ?? null,
     f.LastNameCode ?? null,
     f.CnFirstName ?? null,
     f.EnFirstName ?? null,
     f.FirstNameCode ?? null,
-    f.ID ?? null, // 15
+    f.ID ?? null,
     parseCardDate(f.Birthday) ?? null,
     f.Birthday ?? null,
     f.Sex ?? null,
     parseCardDate(f.FirstIssueDate) ?? null,
-    f.FirstIssueDate ?? null, // 20
+    f.FirstIssueDate ?? null,
     parseCardDate(f.CurrentIssueDate) ?? null,
     f.CurrentIssueDate ?? null,
     parseCardDate(f.ValidityPeriod) ?? null,
     f.ValidityPeriod ?? null,
-    f.Symbol ?? null, // 25
+    f.Symbol ?? null,
     heightMetres(f.Height),
     f.Height ?? null,
     f.ResidentType ?? null,
     JSON.stringify(r.warnings ?? []),
-    JSON.stringify(r.checks ?? []), // 30
+    JSON.stringify(r.checks ?? []),
     r.errorCode ?? null,
     r.errorMessage ?? null,
     r.attempts,
     r.latencyMs === undefined ? null : Math.round(r.latencyMs),
-    r.requestId ?? null, // 35
+    r.requestId ?? null,
     r.portraitKey ?? null,
     r.outcome === 'recognized' ? storableResponse(r.rawResponse) : null,
-    reprocess,
   ];
+}
+
+/** Casts for the columns whose type PostgreSQL cannot infer from a VALUES list (1-based). */
+const CASTS: Record<number, string> = {
+  16: 'date',
+  19: 'date',
+  21: 'date',
+  23: 'date',
+  26: 'numeric',
+  29: 'jsonb',
+  30: 'jsonb',
+  33: 'integer',
+  34: 'integer',
+  37: 'jsonb',
+};
+
+/**
+ * Outcomes in one statement (one row per version; a batch holding the same version twice keeps
+ * the last, since one INSERT cannot update a row twice). A `recognized` row is never overwritten
+ * by a later `failed` or `rejected` of the same version unless a reprocess was asked; `api_calls`
+ * is counted from the call ledger, so recording the same outcome twice changes nothing.
+ */
+export function upsertOutcomesSql(results: readonly CardResult[], reprocess: boolean): Sql {
+  const unique = [...new Map(results.map((r) => [r.versionId, r])).values()];
+  const values: unknown[] = [reprocess];
+  const rows = unique.map((r) => {
+    const base = values.length;
+    values.push(...outcomeValues(r));
+    const cells = Array.from({ length: OUTCOME_COLUMNS }, (_, i) => {
+      const cast = CASTS[i + 1];
+      return cast ? `$${base + i + 1}::${cast}` : `$${base + i + 1}`;
+    });
+    return `(${cells.join(', ')}, (SELECT count(*) FROM api_calls WHERE version_id = $${base + 1}), false, now())`;
+  });
   return {
     text: `
 INSERT INTO cards (version_id, bucket, front_key, front_etag, back_key, back_etag, run_id, outcome,
@@ -121,9 +151,7 @@ INSERT INTO cards (version_id, bucket, front_key, front_etag, back_key, back_eta
   validity_date, validity_raw, symbol, height_m, height_raw, resident_type, warnings, checks,
   error_code, error_message, attempts, latency_ms, request_id, portrait_key, raw_response,
   api_calls, pending, finished_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::date, $17, $18, $19::date, $20,
-  $21::date, $22, $23::date, $24, $25, $26::numeric, $27, $28, $29::jsonb, $30::jsonb, $31, $32, $33, $34, $35, $36,
-  $37::jsonb, (SELECT count(*) FROM api_calls WHERE version_id = $1), false, now())
+VALUES ${rows.join(',\n')}
 ON CONFLICT (version_id) DO UPDATE SET
   run_id = EXCLUDED.run_id, outcome = EXCLUDED.outcome, reason = NULL,
   cn_last_name = EXCLUDED.cn_last_name, en_last_name = EXCLUDED.en_last_name, last_name_code = EXCLUDED.last_name_code,
@@ -137,8 +165,8 @@ ON CONFLICT (version_id) DO UPDATE SET
   error_message = EXCLUDED.error_message, attempts = EXCLUDED.attempts, latency_ms = EXCLUDED.latency_ms,
   request_id = EXCLUDED.request_id, portrait_key = EXCLUDED.portrait_key, raw_response = EXCLUDED.raw_response,
   api_calls = EXCLUDED.api_calls, pending = false, finished_at = now(), updated_at = now()
-WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.outcome = 'recognized' OR $38::boolean
-RETURNING outcome`,
+WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.outcome = 'recognized' OR $1::boolean
+RETURNING version_id, outcome`,
     values,
   };
 }

@@ -1,0 +1,108 @@
+import {
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { describeS3Error } from './s3Errors.js';
+
+/** One listed object, as the producer needs it. */
+export interface ListedObject {
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  lastModified: Date | undefined;
+}
+
+/** Options of {@link listObjects}. */
+export interface ListOptions {
+  /** Keys per page (ListObjectsV2 `MaxKeys`); default 1,000, the S3 maximum. */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Lists `s3://bucket/prefix` page by page (ListObjectsV2 with continuation tokens), yielding one
+ * page at a time so that memory holds one page, never the whole listing. Keys come in S3's
+ * lexicographic (UTF-8 binary) order.
+ */
+export async function* listObjectPages(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  opts: ListOptions = {},
+): AsyncGenerator<ListedObject[]> {
+  let token: string | undefined;
+  do {
+    let out: ListObjectsV2CommandOutput;
+    try {
+      out = await s3.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix || undefined,
+          MaxKeys: opts.pageSize ?? 1000,
+          ContinuationToken: token,
+        }),
+        opts.signal ? { abortSignal: opts.signal } : {},
+      );
+    } catch (e) {
+      throw describeS3Error(e, `listing s3://${bucket}/${prefix}`);
+    }
+    const page: ListedObject[] = (out.Contents ?? []).map((o) => ({
+      bucket,
+      key: o.Key ?? '',
+      etag: o.ETag ?? '',
+      size: o.Size ?? 0,
+      lastModified: o.LastModified,
+    }));
+    if (page.length > 0) yield page;
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/** Fails with a clear error unless the bucket exists and we may use it. */
+export async function checkBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (e) {
+    throw describeS3Error(e, `opening bucket ${bucket}`);
+  }
+}
+
+/** Reads a whole object into memory (the worker's `base64` mode); `maxBytes` guards against a surprise. */
+export async function readObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  opts: { maxBytes?: number; signal?: AbortSignal } = {},
+): Promise<Buffer> {
+  try {
+    const out = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key }),
+      opts.signal ? { abortSignal: opts.signal } : {},
+    );
+    if (opts.maxBytes !== undefined && (out.ContentLength ?? 0) > opts.maxBytes) {
+      out.Body?.transformToWebStream().cancel();
+      throw new Error(
+        `s3://${bucket}/${key} is ${out.ContentLength} bytes, over the ${opts.maxBytes} bytes allowed`,
+      );
+    }
+    const bytes = await out.Body?.transformToByteArray();
+    return Buffer.from(bytes ?? new Uint8Array());
+  } catch (e) {
+    throw describeS3Error(e, `reading s3://${bucket}/${key}`);
+  }
+}
+
+/** A presigned GET URL valid for `expiresInSec` (default 600 s). It is a secret: never log it. */
+export async function presignGet(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  expiresInSec = 600,
+): Promise<string> {
+  return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSec });
+}

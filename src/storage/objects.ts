@@ -1,6 +1,7 @@
 import {
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   type S3Client,
@@ -105,4 +106,20 @@ export async function presignGet(
   expiresInSec = 600,
 ): Promise<string> {
   return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSec });
+}
+
+/** ETag, size and LastModified of one object (a manifest names keys, not versions). */
+export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ListedObject> {
+  try {
+    const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return {
+      bucket,
+      key,
+      etag: out.ETag ?? '',
+      size: out.ContentLength ?? 0,
+      lastModified: out.LastModified,
+    };
+  } catch (e) {
+    throw describeS3Error(e, `reading the metadata of s3://${bucket}/${key}`);
+  }
 }

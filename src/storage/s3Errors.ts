@@ -41,6 +41,14 @@ export function describeS3Error(e: unknown, doing: string): StorageError {
       true,
     );
   }
+  // HEAD requests carry no error body: only the status says what happened.
+  if (status === 403 && (code === 'Unknown' || code === 'UnknownError' || code === 'Forbidden')) {
+    return new StorageError(
+      'AccessDenied',
+      `${doing}: the object store refused access (HTTP 403). Check the storage credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the credential chain) and the bucket policy.`,
+      false,
+    );
+  }
   switch (code) {
     case 'NoSuchBucket':
       return new StorageError(

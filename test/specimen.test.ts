@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Stats } from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { checkCard } from '../src/card/checks.js';
 import { MACAO_SYMBOLS, parseCardDate, RESIDENT_TYPES } from '../src/card/fields.js';
 import { encodeTelecode, telecodesOf } from '../src/card/telecode.js';
 import { readTruth } from '../src/emulator/groundTruth.js';
@@ -98,6 +99,13 @@ describe('generateCard', () => {
     expect(conditions).toBeGreaterThan(600 * 0.08);
     expect(conditions).toBeLessThan(600 * 0.22);
     expect(permanentValidity).toBeGreaterThan(10);
+  });
+
+  it("passes every one of the project's own card checks as of the reference date", () => {
+    for (let i = 0; i < 600; i++) {
+      const card = generateCard(21, i);
+      expect(checkCard(card.fields, { today: DEFAULT_REFERENCE_DATE }), card.specimenId).toEqual([]);
+    }
   });
 
   it('rejects a malformed reference date, naming the option', () => {

@@ -5,7 +5,7 @@ import {
   parseCardDate,
   RESIDENT_TYPES,
 } from './fields.js';
-import { telecodesOf } from './telecode.js';
+import { matchesTelecode, telecodesOf } from './telecode.js';
 
 /**
  * Our own checks on a recognized card. They are flags for a human reviewer, not errors: a card

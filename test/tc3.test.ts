@@ -3,15 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   canonicalRequest,
   deriveSigningKey,
-  parseAuthorization,
   sha256Hex,
   sign,
   signRequest,
   stringToSign,
-  type Tc3Request,
   utcDate,
-  verifyTc3,
 } from '../src/emulator/tc3.js';
+import { parseAuthorization, type Tc3Request, verifyTc3 } from '../src/emulator/tc3Verify.js';
 
 /** The official SDK's signer, loaded as the SDK loads it (CommonJS). */
 const require = createRequire(import.meta.url);

@@ -1,0 +1,107 @@
+import sharp, { type Metadata } from 'sharp';
+import { CARD_FIELD_NAMES } from '../card/fields.js';
+import type { RecognizeMacaoIDCardOCRResponse } from '../ocr/types.js';
+import { ApiError, toError } from './errors.js';
+import { type SpecimenTruth, truthFromXmp } from './groundTruth.js';
+
+/** An image that decoded, with the specimen truth it carries, if any. */
+export interface DecodedImage {
+  bytes: Buffer;
+  format: 'jpeg' | 'png';
+  width: number;
+  height: number;
+  truth: SpecimenTruth | undefined;
+}
+
+/**
+ * Decodes an image as the service would before reading it: empty is `EmptyImageError`; anything
+ * but a whole PNG or JPEG (GIF included, which the API page excludes; a truncated JPEG too, hence
+ * the full pixel decode and not just the header) is `ImageDecodeFailed`.
+ */
+export async function decodeImage(bytes: Buffer, side: 'front' | 'back'): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new ApiError('FailedOperation.EmptyImageError');
+  const failed = (why: string) =>
+    new ApiError('FailedOperation.ImageDecodeFailed', `Failed to decode the ${side} image: ${why}.`);
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch {
+    throw failed('unsupported image format');
+  }
+  if (meta.format === 'gif') throw failed('GIF is not supported');
+  if (meta.format !== 'jpeg' && meta.format !== 'png') throw failed('only PNG and JPEG are supported');
+  try {
+    await sharp(bytes).stats();
+  } catch (thrown) {
+    // sharp's message ("premature end of JPEG image") names no data of the card; keep it for the reader.
+    throw failed(
+      toError(thrown)
+        .message.replace(/^\S+: /, '')
+        .slice(0, 80),
+    );
+  }
+  return {
+    bytes,
+    format: meta.format,
+    width: meta.width ?? 0,
+    height: meta.height ?? 0,
+    truth: truthFromXmp(meta.xmpAsString),
+  };
+}
+
+/** The truth of a decoded image if it is a specimen of the expected side; else `ImageNoSpecifiedCard`. */
+export function specimenSide(image: DecodedImage, side: 'front' | 'back'): SpecimenTruth {
+  if (!image.truth || image.truth.side !== side) {
+    throw new ApiError(
+      'FailedOperation.ImageNoSpecifiedCard',
+      side === 'front'
+        ? 'The card in the image is not of the specified type.'
+        : 'The back image is not the back of the specified type of card.',
+    );
+  }
+  return image.truth;
+}
+
+async function portraitJpeg(image: DecodedImage, truth: SpecimenTruth): Promise<string> {
+  const box = truth.portrait;
+  if (!box || !(truth.width > 0) || !(truth.height > 0) || !(image.width > 0) || !(image.height > 0))
+    return '';
+  // The truth's box is in rendered pixels; the image may since have been scaled.
+  const sx = image.width / truth.width;
+  const sy = image.height / truth.height;
+  const left = Math.min(Math.max(0, Math.round(box.left * sx)), image.width - 1);
+  const top = Math.min(Math.max(0, Math.round(box.top * sy)), image.height - 1);
+  const width = Math.max(1, Math.min(Math.round(box.width * sx), image.width - left));
+  const height = Math.max(1, Math.min(Math.round(box.height * sy), image.height - top));
+  const crop = await sharp(image.bytes)
+    .extract({ left, top, width, height })
+    .jpeg({ quality: 90 })
+    .toBuffer();
+  return crop.toString('base64');
+}
+
+/**
+ * The success answer for a specimen front: its printed fields and warnings from the ground truth,
+ * and `RetImage` as `Config` asked (the portrait crop, or the whole image re-encoded as JPEG).
+ */
+export async function recognizedResponse(
+  front: DecodedImage,
+  truth: SpecimenTruth,
+  retImage: '' | 'portrait' | 'preprocess',
+  requestId: string,
+): Promise<RecognizeMacaoIDCardOCRResponse> {
+  const fields: Record<string, string> = {};
+  for (const name of CARD_FIELD_NAMES) fields[name] = truth.fields[name] ?? '';
+  let image = '';
+  if (retImage === 'portrait') image = await portraitJpeg(front, truth);
+  else if (retImage === 'preprocess') {
+    image = (await sharp(front.bytes).jpeg({ quality: 90 }).toBuffer()).toString('base64');
+  }
+  return {
+    Angle: '0',
+    ...fields,
+    RetImage: image,
+    WarnCardInfos: [...truth.warnings],
+    RequestId: requestId,
+  };
+}

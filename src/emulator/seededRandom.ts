@@ -1,0 +1,15 @@
+/**
+ * A small seeded generator (mulberry32) for the emulator's fault and latency draws: the same seed
+ * and the same sequence of calls give the same faults, so a failing run can be replayed.
+ * Not for anything that needs unpredictability.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -20,6 +20,9 @@ export interface CardJobData {
   frontEtag: string;
   backKey?: string;
   backEtag?: string;
+  /** Object sizes from the listing, for the worker's memory budget. */
+  frontBytes?: number;
+  backBytes?: number;
   /** Send even if the ledger says recognized (`--reprocess all`), and let the result overwrite. */
   reprocess?: boolean;
 }

@@ -127,7 +127,7 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
   };
 
   const settleBatch = async (items: Paired[], fileSkips: SeenCard[]): Promise<void> => {
-    const cards: SeenCard[] = [];
+    const cards: Seen[] = [];
     const rows: SeenCard[] = [...fileSkips];
     for (const it of items) {
       if (it.kind === 'skip') {
@@ -141,7 +141,7 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
     }
     const ids = cards.map((c) => c.versionId);
     const [outcomes, queued] = await Promise.all([opts.store.outcomesOf(ids), jobsExisting(opts, ids)]);
-    const toQueue: SeenCard[] = [];
+    const toQueue: Seen[] = [];
     for (const c of cards) {
       const outcome = outcomes.get(c.versionId) ?? null;
       if (queued.has(c.versionId)) skip('already-queued');
@@ -247,7 +247,12 @@ function runOptions(opts: EnqueueOptions): Record<string, unknown> {
   };
 }
 
-function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?: string): SeenCard {
+interface Seen extends SeenCard {
+  frontBytes: number;
+  backBytes: number | undefined;
+}
+
+function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?: string): Seen {
   const v = {
     bucket: front.bucket,
     frontKey: front.key,
@@ -258,19 +263,22 @@ function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?
   return {
     ...v,
     versionId: versionId(v),
+    frontBytes: front.size,
+    backBytes: back?.size,
     sizeBytes: front.size + (back?.size ?? 0),
     lastModified: front.lastModified,
     skipReason,
   };
 }
 
-function jobData(runId: string, c: SeenCard, reprocess: EnqueueOptions['reprocess']): CardJobData {
+function jobData(runId: string, c: Seen, reprocess: EnqueueOptions['reprocess']): CardJobData {
   return {
     runId,
     bucket: c.bucket,
     frontKey: c.frontKey,
     frontEtag: c.frontEtag,
-    ...(c.backKey ? { backKey: c.backKey, backEtag: c.backEtag ?? '' } : {}),
+    frontBytes: c.frontBytes,
+    ...(c.backKey ? { backKey: c.backKey, backEtag: c.backEtag ?? '', backBytes: c.backBytes ?? 0 } : {}),
     ...(reprocess ? { reprocess: true } : {}),
   };
 }

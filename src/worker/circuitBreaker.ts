@@ -1,0 +1,106 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { ruleFor } from '../ocr/errorActions.js';
+import type { ResultsStore } from '../results/store.js';
+import type { RateLimiter } from './rateLimiter.js';
+
+/** Why the queue is paused, as `status` shows it. */
+export interface PauseReason {
+  code: string;
+  hint: string;
+  runId: string | undefined;
+  at: string;
+}
+
+/**
+ * Stops every worker when calling is pointless (a `fatal` code: credentials, billing, service not
+ * enabled), and slows them all when the API fails often (a storm of transient errors).
+ *
+ * The stop is BullMQ's global queue pause, so no worker anywhere takes a new job; the reason goes
+ * to Redis (for `status`) and onto the run. Cards wait, none is `failed`; `macao-ocr resume`
+ * continues. The storm check keeps the last {@link windowSize} call outcomes of this process.
+ */
+export class CircuitBreaker {
+  private readonly recent: boolean[] = [];
+  private lastCoolDown = 0;
+  private tripped = false;
+  readonly windowSize: number;
+
+  constructor(
+    private readonly deps: {
+      queue: Queue;
+      redis: Redis;
+      store: ResultsStore;
+      limiter: RateLimiter;
+      logger: Logger;
+      /** Share of transient failures in the window that counts as a storm; default 0.5. */
+      stormShare?: number;
+      /** Calls in the window; default 50. */
+      windowSize?: number;
+      /** Minimum time between two cool-downs, ms; default 30,000. */
+      coolDownHoldMs?: number;
+    },
+  ) {
+    this.windowSize = deps.windowSize ?? 50;
+  }
+
+  private get reasonKey(): string {
+    return this.deps.queue.toKey('paused-reason');
+  }
+
+  /** Pauses the queue for every worker and records why. Safe to call from many jobs at once. */
+  async trip(code: string, runId: string | undefined): Promise<void> {
+    const reason: PauseReason = { code, hint: ruleFor(code).hint, runId, at: new Date().toISOString() };
+    const first = (await this.deps.redis.set(this.reasonKey, JSON.stringify(reason), 'NX')) === 'OK';
+    await this.deps.queue.pause();
+    if (runId)
+      await this.deps.store.setRunState(runId, 'paused', `${code}: ${reason.hint}`).catch(() => undefined);
+    if (first || !this.tripped) {
+      this.deps.logger.error(
+        { code, runId },
+        `OCR calls stopped for every worker: ${code}. ${reason.hint} Cards wait in the queue; none is failed.`,
+      );
+    }
+    this.tripped = true;
+  }
+
+  /** Records one call's outcome; cools the shared rate down when over half of the window failed transiently. */
+  async observe(transientFailure: boolean): Promise<void> {
+    this.recent.push(transientFailure);
+    if (this.recent.length > this.windowSize) this.recent.shift();
+    if (this.recent.length < this.windowSize) return;
+    const failures = this.recent.filter(Boolean).length;
+    const now = Date.now();
+    if (
+      failures / this.windowSize > (this.deps.stormShare ?? 0.5) &&
+      now - this.lastCoolDown > (this.deps.coolDownHoldMs ?? 30_000)
+    ) {
+      this.lastCoolDown = now;
+      const rate = await this.deps.limiter.coolDown();
+      this.deps.logger.warn(
+        { failures, window: this.windowSize, qps: rate },
+        'many transient API errors: the request rate is cut for every worker and climbs back while calls succeed',
+      );
+    }
+  }
+}
+
+/** The recorded reason of a paused queue, or undefined. */
+export async function pauseReason(queue: Queue, redis: Redis): Promise<PauseReason | undefined> {
+  const raw = await redis.get(queue.toKey('paused-reason'));
+  return raw ? (JSON.parse(raw) as PauseReason) : undefined;
+}
+
+/** Continues after the cause of a pause is fixed: resumes the queue, clears the reason, runs go on. */
+export async function resumeQueue(
+  queue: Queue,
+  redis: Redis,
+  store: ResultsStore,
+): Promise<PauseReason | undefined> {
+  const reason = await pauseReason(queue, redis);
+  await queue.resume();
+  await redis.del(queue.toKey('paused-reason'));
+  await store.pool.query(`UPDATE runs SET state = 'running', paused_reason = NULL WHERE state = 'paused'`);
+  return reason;
+}

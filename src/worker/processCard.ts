@@ -1,0 +1,261 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import pRetry from 'p-retry';
+import { checkCard } from '../card/checks.js';
+import { nameWarnings } from '../card/fields.js';
+import type { Logger } from '../log.js';
+import type { CallRecord, OcrClient } from '../ocr/client.js';
+import { CLIENT_CODES, ruleFor } from '../ocr/errorActions.js';
+import { isOcrError, OcrError } from '../ocr/OcrError.js';
+import type { RecognizeMacaoIDCardOCRResponse } from '../ocr/types.js';
+import type { CardJobData } from '../queue.js';
+import type { ResultsStore } from '../results/store.js';
+import type { CardResult, Outcome } from '../results/types.js';
+import { putObject } from '../storage/s3.js';
+import type { ByteBudget } from './byteBudget.js';
+import type { CircuitBreaker } from './circuitBreaker.js';
+import { type PresentMode, presentCard } from './presentImage.js';
+import type { RateLimiter } from './rateLimiter.js';
+
+/** Everything a card job needs; built once per worker process. */
+export interface CardContext {
+  s3: S3Client;
+  /** Signs presigned URLs (`S3_PRESIGN_ENDPOINT`); default {@link s3}. */
+  presignS3?: S3Client | undefined;
+  store: ResultsStore;
+  client: OcrClient;
+  limiter: RateLimiter;
+  budget: ByteBudget;
+  breaker: CircuitBreaker;
+  logger: Logger;
+  imageMode: 'url' | 'base64';
+  presignTtlSec: number;
+  /** Where `RetImage` portraits go; unset: not asked for. */
+  portraits?: { bucket: string; prefix: string } | undefined;
+  /** Quick retries inside one attempt (p-retry); default 3, 0.5 s to 5 s. */
+  quickRetries: number;
+  quickMinMs: number;
+  quickMaxMs: number;
+  /** Pauses job intake of the whole queue for ms (BullMQ manual rate limit). */
+  rateLimitQueue: (ms: number) => Promise<void>;
+  /** Observes every call (metrics). */
+  onCall?: (record: CallRecord) => void;
+  /** Observes every finished card (metrics). */
+  onOutcome?: (outcome: Outcome | 'throttled' | 'paused' | 'deferred', code: string | undefined) => void;
+}
+
+/** What a finished job returns (kept in Redis only briefly): identity and outcome, never card data. */
+export interface CardJobResult {
+  outcome: Outcome;
+  code: string | null;
+  apiCalls: number;
+  /** True when the ledger said the card was recognized already, so nothing was sent. */
+  alreadyRecognized?: boolean;
+}
+
+const INLINE_AFTER_DOWNLOAD_ERROR: ReadonlySet<string> = new Set(['FailedOperation.DownLoadError']);
+const DOWNSCALE_AFTER: ReadonlySet<string> = new Set([
+  'LimitExceeded.TooLargeFileError',
+  'RequestSizeLimitExceeded',
+]);
+
+function coerce(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * One card job: the ledger first (never pay twice), then the API with quick retries and image
+ * fallbacks, then the outcome in the store. BullMQ decides the rest from what this throws:
+ * `RateLimitError`/`DelayedError` put the job back without spending an attempt, `UnrecoverableError`
+ * ends it, any other error spends an attempt and retries later with backoff.
+ */
+export async function processCard(
+  ctx: CardContext,
+  job: Job<CardJobData>,
+  token: string | undefined,
+  signal: AbortSignal,
+): Promise<CardJobResult> {
+  const data = job.data;
+  const versionId = job.id!;
+  const attempt = job.attemptsMade + 1;
+  const maxAttempts = job.opts.attempts ?? 1;
+  const log = ctx.logger.child({ runId: data.runId, jobId: versionId, attempt });
+
+  if (!data.reprocess) {
+    const known = (await ctx.store.outcomesOf([versionId])).get(versionId);
+    if (known === 'recognized') {
+      log.info({ outcome: 'recognized' }, 'already recognized: not sent again');
+      return { outcome: 'recognized', code: null, apiCalls: 0, alreadyRecognized: true };
+    }
+  }
+
+  const calls: CallRecord[] = [];
+  const callWrites: Promise<void>[] = [];
+  const onCall = (rec: CallRecord): void => {
+    calls.push(rec);
+    ctx.onCall?.(rec);
+    // Each call goes to the ledger as soon as it is made, so a crash loses none of them.
+    callWrites.push(
+      ctx.store
+        .recordApiCalls([
+          {
+            versionId,
+            runId: data.runId,
+            requestId: rec.requestId,
+            code: rec.code,
+            latencyMs: rec.latencyMs,
+            billed: rec.code === 'OK' || ruleFor(rec.code).billed === true,
+            calledAt: new Date(rec.startedAt),
+          },
+        ])
+        .catch((e: unknown) => log.warn({ err: coerce(e) }, 'could not record an API call')),
+    );
+    if (rec.code !== 'OK')
+      void ctx.breaker.observe(ruleFor(rec.code).action === 'retry').catch(() => undefined);
+    else void ctx.breaker.observe(false).catch(() => undefined);
+  };
+
+  let mode: PresentMode = ctx.imageMode;
+  const base: Omit<CardResult, 'outcome'> = {
+    versionId,
+    runId: data.runId,
+    bucket: data.bucket,
+    frontKey: data.frontKey,
+    frontEtag: data.frontEtag,
+    backKey: data.backKey,
+    backEtag: data.backEtag,
+    attempts: attempt,
+  };
+  const finish = async (result: CardResult): Promise<void> => {
+    await Promise.all(callWrites);
+    await ctx.store.recordOutcome(result, { reprocess: data.reprocess ?? false });
+    ctx.onOutcome?.(result.outcome, result.errorCode);
+    log.info(
+      {
+        outcome: result.outcome,
+        code: result.errorCode ?? null,
+        apiCalls: calls.length,
+        latencyMs: result.latencyMs,
+      },
+      'card done',
+    );
+  };
+
+  let response: RecognizeMacaoIDCardOCRResponse;
+  try {
+    response = await pRetry(
+      async () => {
+        const presented = await presentCard(
+          {
+            s3: ctx.s3,
+            presignS3: ctx.presignS3,
+            budget: ctx.budget,
+            presignTtlSec: ctx.presignTtlSec,
+            signal,
+          },
+          data,
+          mode,
+        );
+        try {
+          return await ctx.client.recognize(
+            { ...presented.request, ...(ctx.portraits ? { config: { retImage: 'portrait' } } : {}) },
+            { signal, beforeCall: (s) => ctx.limiter.acquire(s), onCall },
+          );
+        } finally {
+          presented.release();
+        }
+      },
+      {
+        retries: ctx.quickRetries,
+        factor: 2,
+        minTimeout: ctx.quickMinMs,
+        maxTimeout: ctx.quickMaxMs,
+        randomize: true,
+        signal,
+        shouldRetry: ({ error }) => {
+          if (!isOcrError(error)) return false;
+          if (INLINE_AFTER_DOWNLOAD_ERROR.has(error.code) && mode === 'url') {
+            mode = 'base64'; // the provider may not reach the bucket: send the bytes ourselves
+            return true;
+          }
+          if (DOWNSCALE_AFTER.has(error.code) && mode !== 'downscaled') {
+            mode = 'downscaled';
+            return true;
+          }
+          const rule = ruleFor(error.code);
+          return (
+            rule.action === 'retry' && rule.maxTries === undefined && error.code !== CLIENT_CODES.aborted
+          );
+        },
+      },
+    );
+  } catch (e) {
+    const err = coerce(e);
+    const code = isOcrError(err) ? err.code : storageCode(err);
+    const rule = ruleFor(code);
+    if (signal.aborted || code === CLIENT_CODES.aborted) {
+      // Shutdown: back to the queue without spending an attempt.
+      await Promise.all(callWrites);
+      await job.moveToDelayed(Date.now(), token);
+      ctx.onOutcome?.('deferred', code);
+      throw new DelayedError('worker shutting down');
+    }
+    if (rule.action === 'throttle') {
+      await Promise.all(callWrites);
+      const qps = await ctx.limiter.throttled();
+      await ctx.rateLimitQueue(1000 + Math.round(Math.random() * 500));
+      ctx.onOutcome?.('throttled', code);
+      log.warn({ code, qps }, 'the API says the rate is too high: every worker slows down');
+      throw Worker.RateLimitError();
+    }
+    if (rule.action === 'fatal') {
+      await Promise.all(callWrites);
+      await ctx.breaker.trip(code, data.runId);
+      await job.moveToDelayed(Date.now() + 1000, token);
+      ctx.onOutcome?.('paused', code);
+      throw new DelayedError(`paused: ${code}`);
+    }
+    const message = isOcrError(err) ? err.message : err.message.slice(0, 300);
+    if (rule.action === 'reject' || (isOcrError(err) && DOWNSCALE_AFTER.has(code))) {
+      await finish({ ...base, outcome: 'rejected', errorCode: code, errorMessage: message });
+      throw new UnrecoverableError(code);
+    }
+    const spent = attempt >= maxAttempts || (rule.maxTries !== undefined && attempt >= rule.maxTries);
+    if (spent) {
+      await finish({ ...base, outcome: 'failed', errorCode: code, errorMessage: message });
+      throw new UnrecoverableError(code);
+    }
+    await Promise.all(callWrites);
+    log.warn({ code }, 'transient failure: the card is retried later');
+    throw err instanceof OcrError ? err : new Error(`${code}: ${message}`);
+  }
+
+  const { RetImage, WarnCardInfos, RequestId, ...rest } = response;
+  let portraitKey: string | undefined;
+  if (ctx.portraits && RetImage) {
+    portraitKey = `${ctx.portraits.prefix}${versionId}.jpg`;
+    await putObject(ctx.s3, ctx.portraits.bucket, portraitKey, Buffer.from(RetImage, 'base64'), 'image/jpeg');
+  }
+  const ok = calls.filter((c) => c.code === 'OK').at(-1);
+  await finish({
+    ...base,
+    outcome: 'recognized',
+    fields: rest,
+    warnings: nameWarnings(WarnCardInfos),
+    checks: checkCard(rest),
+    requestId: RequestId,
+    latencyMs: ok?.latencyMs,
+    portraitKey,
+    rawResponse: { ...rest, WarnCardInfos, RequestId },
+  });
+  return { outcome: 'recognized', code: null, apiCalls: calls.length };
+}
+
+/** Object-storage failures before the call (a vanished object, an unreachable store) get codes of their own. */
+function storageCode(err: Error): string {
+  const code = (err as { code?: string }).code;
+  if (err.name === 'StorageError' && code) {
+    return code === 'NoSuchKey' || code === 'NotFound' ? 'Storage.ObjectMissing' : `Storage.${code}`;
+  }
+  return 'Worker.Error';
+}

@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * One request rate for every worker process on every machine, kept in Redis. Each outbound API
+ * call reserves the next slot of a GCRA schedule (slots 1/rate apart, no burst) in one atomic
+ * script, then sleeps until its slot: calls leave evenly spaced whatever the number of workers.
+ *
+ * The rate itself adapts (AIMD): a `RequestLimitExceeded` from the API multiplies it down (the
+ * real quota is lower, or another system shares the account), a storm of transient errors cuts
+ * it to a probe rate; it then climbs back linearly towards the configured maximum.
+ */
+export interface RateLimiterOptions {
+  /** Redis key of the shared state (one per queue). */
+  key: string;
+  /** The configured maximum, `OCR_QPS`. */
+  maxQps: number;
+  /** The floor the rate never drops below; default max(0.2, maxQps / 50). */
+  minQps?: number;
+  /** Additive increase in requests per second, per second; default maxQps / 20 (back from half in ~10 s). */
+  increasePerSec?: number;
+  /** A throttle within this many ms of the previous decrease is the same event; default 1,000. */
+  decreaseCooldownMs?: number;
+}
+
+// KEYS[1] state; ARGV: maxQps, minQps, increasePerSec. Returns {waitMs, rate} as strings.
+const ACQUIRE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local maxQ, minQ, inc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'at')
+local tat = tonumber(s[1]) or now
+local rate = tonumber(s[2]) or maxQ
+local at = tonumber(s[3]) or now
+rate = math.max(minQ, math.min(maxQ, rate + inc * (now - at) / 1000))
+if tat < now then tat = now end
+redis.call('HSET', KEYS[1], 'tat', tostring(tat + 1000 / rate), 'rate', tostring(rate), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return {tostring(tat - now), tostring(rate)}
+`;
+
+// KEYS[1] state; ARGV: maxQps, minQps, increasePerSec, factor, cooldownMs. Returns the new rate.
+const DECREASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local maxQ, minQ, inc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local factor, cooldown = tonumber(ARGV[4]), tonumber(ARGV[5])
+local s = redis.call('HMGET', KEYS[1], 'rate', 'at', 'dec')
+local rate = tonumber(s[1]) or maxQ
+local at = tonumber(s[2]) or now
+local dec = tonumber(s[3]) or 0
+rate = math.max(minQ, math.min(maxQ, rate + inc * (now - at) / 1000))
+if now - dec >= cooldown then
+  rate = math.max(minQ, rate * factor)
+  redis.call('HSET', KEYS[1], 'dec', tostring(now))
+end
+redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], 86400000)
+return tostring(rate)
+`;
+
+export class RateLimiter {
+  private readonly redis: Redis;
+  private readonly key: string;
+  private readonly args: [number, number, number];
+  private readonly cooldownMs: number;
+
+  constructor(redis: Redis, opts: RateLimiterOptions) {
+    if (!(opts.maxQps > 0)) throw new Error(`\`qps\` must be a number > 0, got \`${opts.maxQps}\``);
+    this.redis = redis;
+    this.key = opts.key;
+    const minQps = Math.min(opts.maxQps, opts.minQps ?? Math.max(0.2, opts.maxQps / 50));
+    this.args = [opts.maxQps, minQps, opts.increasePerSec ?? opts.maxQps / 20];
+    this.cooldownMs = opts.decreaseCooldownMs ?? 1000;
+  }
+
+  /** Reserves the next slot and waits for it. Rejects if the signal aborts first (the slot is lost: safe). */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    const [wait] = (await this.redis.eval(ACQUIRE, 1, this.key, ...this.args)) as [string, string];
+    const ms = Number(wait);
+    if (ms <= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The API said the rate is too high: every worker slows down (multiplicative decrease). */
+  async throttled(factor = 0.7): Promise<number> {
+    return Number(await this.redis.eval(DECREASE, 1, this.key, ...this.args, factor, this.cooldownMs));
+  }
+
+  /** Cuts the rate to its floor: a storm of transient errors; it then probes its way back up. */
+  async coolDown(): Promise<number> {
+    return Number(await this.redis.eval(DECREASE, 1, this.key, ...this.args, 0, this.cooldownMs));
+  }
+
+  /** The effective rate now (requests per second), as every worker sees it. */
+  async effectiveQps(): Promise<number> {
+    const [rate, at] = await this.redis.hmget(this.key, 'rate', 'at');
+    const [maxQ, minQ, inc] = this.args;
+    if (!rate || !at) return maxQ;
+    return Math.max(minQ, Math.min(maxQ, Number(rate) + (inc * (Date.now() - Number(at))) / 1000));
+  }
+}

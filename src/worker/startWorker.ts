@@ -1,0 +1,189 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type Job, Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type Logger, silentLogger } from '../log.js';
+import type { CallRecord, OcrClient } from '../ocr/client.js';
+import { type CardJobData, createRedis, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from '../queue.js';
+import type { ResultsStore } from '../results/store.js';
+import type { Outcome } from '../results/types.js';
+import { parseS3Uri } from '../storage/s3.js';
+import { ATTEMPT_BACKOFF, backoffDelayMs } from './backoff.js';
+import { ByteBudget } from './byteBudget.js';
+import { CircuitBreaker } from './circuitBreaker.js';
+import { type CardContext, type CardJobResult, processCard } from './processCard.js';
+import { RateLimiter } from './rateLimiter.js';
+
+/** Options of {@link startCardWorker}. */
+export interface CardWorkerOptions {
+  redisUrl: string;
+  /** Queue name; default `cards`. */
+  queueName?: string;
+  /** BullMQ key prefix; default `{macao-ocr}` (a Redis Cluster hash tag). */
+  prefix?: string;
+  s3: S3Client;
+  /** Signs the presigned URLs the provider downloads (`S3_PRESIGN_ENDPOINT`); default {@link s3}. */
+  presignS3?: S3Client | undefined;
+  store: ResultsStore;
+  client: OcrClient;
+  /** `OCR_QPS`: the rate for all workers together, requests per second. */
+  qps: number;
+  /** `OCR_IMAGE_MODE`. */
+  imageMode: 'url' | 'base64';
+  /** Fixed concurrency; unset: follows rate × observed latency, within 2..{@link maxConcurrency}. */
+  concurrency?: number | undefined;
+  /** Upper bound of the automatic concurrency; default 256. */
+  maxConcurrency?: number;
+  /** Bytes of images held in memory at once (inline mode); default 256 MB. */
+  byteBudgetBytes?: number;
+  /** `s3://bucket/prefix` for `RetImage` portraits; unset: portraits are not asked for. */
+  portraits?: string | undefined;
+  /** Lifetime of presigned URLs, s; default 300. */
+  presignTtlSec?: number;
+  /** How long a job's lock lasts without renewal, ms; a killed worker's jobs run again after about this. Default 30,000. */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for, ms; default 15,000. */
+  stalledIntervalMs?: number;
+  /** Quick retries inside one attempt; default 3 (0.5 s to 5 s apart). */
+  quickRetries?: number;
+  quickMinMs?: number;
+  quickMaxMs?: number;
+  logger?: Logger;
+  onCall?: (record: CallRecord) => void;
+  onOutcome?: CardContext['onOutcome'];
+}
+
+export interface CardWorker {
+  worker: Worker<CardJobData, CardJobResult>;
+  queue: Queue<CardJobData>;
+  limiter: RateLimiter;
+  /** Jobs being processed by this process. */
+  readonly inFlight: number;
+  /** The concurrency in force. */
+  readonly concurrency: number;
+  /**
+   * Graceful stop: take no new jobs, let in-flight cards finish within `graceMs`, then cancel the
+   * rest (they go back to the queue without spending an attempt), close connections.
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Starts a worker process's BullMQ worker for card jobs. */
+export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWorker> {
+  const log = opts.logger ?? silentLogger;
+  const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
+  const prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
+  const redis: Redis = createRedis(opts.redisUrl);
+  const workerRedis: Redis = createRedis(opts.redisUrl);
+  const queue = new Queue<CardJobData>(queueName, { connection: redis, prefix });
+  const limiter = new RateLimiter(redis, { key: queue.toKey('ocr-rate'), maxQps: opts.qps });
+  const breaker = new CircuitBreaker({ queue, redis, store: opts.store, limiter, logger: log });
+  const portraits = opts.portraits ? parseS3Uri(opts.portraits) : undefined;
+
+  // Latency of recent calls (exponentially weighted), for the automatic concurrency.
+  let latencyMs = 1000;
+  const ctx: CardContext = {
+    s3: opts.s3,
+    presignS3: opts.presignS3,
+    store: opts.store,
+    client: opts.client,
+    limiter,
+    budget: new ByteBudget(opts.byteBudgetBytes ?? 256 * 1024 * 1024),
+    breaker,
+    logger: log,
+    imageMode: opts.imageMode,
+    presignTtlSec: opts.presignTtlSec ?? 300,
+    portraits,
+    quickRetries: opts.quickRetries ?? 3,
+    quickMinMs: opts.quickMinMs ?? 500,
+    quickMaxMs: opts.quickMaxMs ?? 5000,
+    rateLimitQueue: (ms) => queue.rateLimit(ms),
+    onCall: (rec) => {
+      latencyMs = latencyMs * 0.9 + rec.latencyMs * 0.1;
+      opts.onCall?.(rec);
+    },
+    ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
+  };
+
+  const maxConcurrency = opts.maxConcurrency ?? 256;
+  const autoConcurrency = async (): Promise<number> => {
+    // Enough calls in flight to keep the rate busy while each waits for its answer, plus slack
+    // for the time spent presenting the image and writing the result.
+    const qps = await limiter.effectiveQps();
+    return Math.max(2, Math.min(maxConcurrency, Math.ceil((qps * latencyMs * 1.5) / 1000) + 2));
+  };
+  const initial = opts.concurrency ?? Math.max(2, Math.min(maxConcurrency, Math.ceil(opts.qps * 1.5) + 2));
+
+  let active = 0;
+  const worker = new Worker<CardJobData, CardJobResult>(
+    queueName,
+    async (job: Job<CardJobData>, token?: string, signal?: AbortSignal) => {
+      active++;
+      try {
+        return await processCard(ctx, job, token, signal ?? new AbortController().signal);
+      } finally {
+        active--;
+      }
+    },
+    {
+      connection: workerRedis,
+      prefix,
+      concurrency: initial,
+      autorun: true,
+      lockDuration: opts.lockDurationMs ?? 30_000,
+      stalledInterval: opts.stalledIntervalMs ?? 15_000,
+      maxStalledCount: 3,
+      settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, ATTEMPT_BACKOFF) },
+    },
+  );
+  worker.on('error', (err) => log.error({ err }, 'worker error (Redis connection?); BullMQ reconnects'));
+  await worker.waitUntilReady();
+
+  const tuner =
+    opts.concurrency === undefined
+      ? setInterval(() => {
+          autoConcurrency()
+            .then((n) => {
+              if (n !== worker.concurrency) worker.concurrency = n;
+            })
+            .catch(() => undefined);
+        }, 2000)
+      : undefined;
+  tuner?.unref();
+
+  let closing: Promise<void> | undefined;
+  return {
+    worker,
+    queue,
+    limiter,
+    get inFlight() {
+      return active;
+    },
+    get concurrency() {
+      return worker.concurrency;
+    },
+    close(graceMs = 30_000) {
+      closing ??= (async () => {
+        if (tuner) clearInterval(tuner);
+        const closed = worker.close();
+        const timer = setTimeout(() => {
+          log.warn(
+            { inFlight: active },
+            'grace period over: cancelling the cards still in flight (they go back to the queue)',
+          );
+          worker.cancelAllJobs('shutdown');
+        }, graceMs);
+        try {
+          await closed;
+        } finally {
+          clearTimeout(timer);
+          await queue.close();
+          redis.disconnect();
+          workerRedis.disconnect();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+export type { Outcome };

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import type { SampleObject } from '../src/emulator/specimen/index.js';
+import { createS3Client } from '../src/storage/s3.js';
+import { pauseReason, resumeQueue } from '../src/worker/circuitBreaker.js';
+import { outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
+
+describe('worker: cards through the emulator', () => {
+  let p: Pipeline;
+  let good: SampleObject[];
+  let faults: SampleObject[];
+
+  beforeAll(async () => {
+    p = await startPipeline({ redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') });
+    const objs = await p.upload('set/', { count: 12, faults: true, seed: 11 });
+    good = objs.filter((o) => o.kind === 'card');
+    faults = objs.filter((o) => o.kind !== 'card');
+  });
+  afterAll(async () => p?.close());
+  beforeEach(async () => {
+    p.emulator.reset();
+    p.emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
+    await p.queue.obliterate({ force: true });
+    await p.store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
+    await p.redis.del(p.queue.toKey('ocr-rate'), p.queue.toKey('paused-reason'));
+  });
+
+  it('recognizes every specimen with its exact fields, pays once per card, and rejects the faults', async () => {
+    const w = await p.startWorker({ imageMode: 'url' });
+    const run = await p.enqueue('set/');
+    await p.drained();
+    await w.close();
+    const fronts = good.filter((o) => o.side === 'front');
+    const byOutcome = await outcomes(p.store, run.runId!);
+    // GIF and empty are skipped by the producer; truncated, not-a-card and text-as-jpg are rejected;
+    // the oversize PNG is too large to download (7 MB) and is sent again downscaled.
+    expect(byOutcome).toEqual({ recognized: fronts.length + 1, rejected: 3, skipped: 2 });
+    const { rows } = await p.store.pool.query(
+      `SELECT front_key, back_key, id_number, cn_last_name, en_first_name, birthday_raw, api_calls, attempts, warnings, checks
+       FROM cards WHERE outcome = 'recognized' ORDER BY front_key`,
+    );
+    for (const f of fronts) {
+      const row = rows.find((r) => r.front_key === `set/${f.key}`);
+      expect(row, f.key).toBeDefined();
+      expect(row.id_number).toBe(f.truth!.fields.ID);
+      expect(row.cn_last_name).toBe(f.truth!.fields.CnLastName);
+      expect(row.en_first_name).toBe(f.truth!.fields.EnFirstName);
+      expect(row.birthday_raw).toBe(f.truth!.fields.Birthday);
+      expect(row.api_calls).toBe(1);
+      expect(row.warnings.map((x: { code: number }) => x.code)).toEqual(f.truth!.warnings);
+      expect(row.checks).toEqual([]);
+      const back = good.find((o) => o.side === 'back' && o.specimenId === f.specimenId);
+      expect(row.back_key).toBe(back ? `set/${back.key}` : null);
+    }
+    const oversize = rows.find((r) => r.front_key.includes('oversize'));
+    expect(oversize.api_calls).toBe(2);
+    const stats = p.emulator.stats();
+    expect(stats.billed).toBe(fronts.length + 1);
+    expect(stats.byCode['LimitExceeded.TooLargeFileError']).toBe(1);
+    const rejected = await p.store.pool.query(
+      `SELECT error_code, api_calls FROM cards WHERE outcome = 'rejected' ORDER BY 1`,
+    );
+    expect(rejected.rows).toEqual([
+      { error_code: 'FailedOperation.ImageDecodeFailed', api_calls: 1 },
+      { error_code: 'FailedOperation.ImageDecodeFailed', api_calls: 1 },
+      { error_code: 'FailedOperation.ImageNoSpecifiedCard', api_calls: 1 },
+    ]);
+    expect(faults.length).toBe(6);
+  });
+
+  it('sends the image inline when the provider cannot download the presigned URL', async () => {
+    const unreachable = createS3Client({
+      endpoint: 'http://127.0.0.1:1',
+      forcePathStyle: true,
+      credentials: p.s3server.credentials,
+    });
+    const w = await p.startWorker({ imageMode: 'url', presignS3: unreachable });
+    const run = await p.enqueue('set/card-000001');
+    await p.drained();
+    await w.close();
+    unreachable.destroy();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 1 });
+    expect(p.emulator.stats().byCode).toEqual({ 'FailedOperation.DownLoadError': 1, OK: 1 });
+  });
+
+  it('retries transient errors, then records the card failed with its last code', async () => {
+    p.emulator.configure({ faults: { 'FailedOperation.OcrFailed': 1 } });
+    const w = await p.startWorker({ quickRetries: 1 });
+    const run = await p.enqueue('set/card-000002', {
+      jobOptions: { attempts: 2, backoff: { type: 'fixed', delay: 100 } },
+    });
+    await p.drained();
+    await w.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ failed: 1 });
+    const { rows } = await p.store.pool.query('SELECT error_code, attempts, api_calls FROM cards');
+    // 2 attempts × (1 call + 1 quick retry)
+    expect(rows[0]).toEqual({ error_code: 'FailedOperation.OcrFailed', attempts: 2, api_calls: 4 });
+    expect(p.emulator.stats().calls).toBe(4);
+  });
+
+  it('never retries a reject code', async () => {
+    const w = await p.startWorker();
+    const run = await p.enqueue('set/fault-not-a-card');
+    await p.drained();
+    await w.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ rejected: 1 });
+    expect(p.emulator.stats().calls).toBe(1);
+  });
+
+  it('does not send a card the ledger says is recognized (a duplicate job after a crash)', async () => {
+    const w = await p.startWorker();
+    const first = await p.enqueue('set/card-000003');
+    await p.drained();
+    const [job] = await p.store.pool
+      .query('SELECT version_id, front_key, front_etag, back_key, back_etag, bucket FROM cards')
+      .then((r) => r.rows);
+    await p.queue.add(
+      'card',
+      {
+        runId: first.runId!,
+        bucket: job.bucket,
+        frontKey: job.front_key,
+        frontEtag: job.front_etag,
+        ...(job.back_key ? { backKey: job.back_key, backEtag: job.back_etag } : {}),
+      },
+      { jobId: job.version_id },
+    );
+    await p.drained();
+    await w.close();
+    expect(p.emulator.stats().calls).toBe(1);
+  });
+
+  it('pauses every worker on a fatal code, fails no card, and completes after resume', async () => {
+    p.emulator.configure({ accounts: { [CRED_ID]: 'ResourceUnavailable.InArrears' } });
+    const w1 = await p.startWorker({ concurrency: 2 });
+    const w2 = await p.startWorker({ concurrency: 2 });
+    const run = await p.enqueue('set/');
+    const deadline = Date.now() + 20_000;
+    while (!(await p.queue.isPaused()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await p.queue.isPaused()).toBe(true);
+    await new Promise((r) => setTimeout(r, 1500));
+    const callsWhilePaused = p.emulator.stats().calls;
+    expect(callsWhilePaused).toBeLessThanOrEqual(4); // at most the calls in flight when it tripped
+    expect((await pauseReason(p.queue, p.redis))?.code).toBe('ResourceUnavailable.InArrears');
+    expect((await p.store.getRun(run.runId!))?.state).toBe('paused');
+    expect((await outcomes(p.store, run.runId!)).failed).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(p.emulator.stats().calls).toBe(callsWhilePaused);
+
+    p.emulator.configure({ accounts: {} });
+    await resumeQueue(p.queue, p.redis, p.store);
+    await p.drained();
+    await w1.close();
+    await w2.close();
+    const byOutcome = await outcomes(p.store, run.runId!);
+    expect(byOutcome.failed).toBeUndefined();
+    expect(byOutcome.recognized).toBe(good.filter((o) => o.side === 'front').length + 1);
+    expect((await p.store.getRun(run.runId!))?.state).toBe('running');
+  });
+
+  it('spends no attempt on RequestLimitExceeded; the shared rate falls, then climbs back', async () => {
+    p.emulator.configure({ faults: { RequestLimitExceeded: 0.5 } });
+    const w = await p.startWorker({ qps: 40, concurrency: 4 });
+    const run = await p.enqueue('set/card-00000');
+    await p.drained();
+    const low = await w.limiter.effectiveQps();
+    expect(low).toBeLessThan(40);
+    p.emulator.configure({ faults: {} });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await w.limiter.effectiveQps()).toBeGreaterThan(low);
+    await w.close();
+    expect((await outcomes(p.store, run.runId!)).recognized).toBe(10);
+    const { rows } = await p.store.pool.query(`SELECT max(attempts)::int AS a FROM cards WHERE run_id = $1`, [
+      run.runId,
+    ]);
+    expect(rows[0].a).toBe(1);
+    expect(p.emulator.stats().byCode.RequestLimitExceeded).toBeGreaterThan(0);
+  });
+});
+
+const CRED_ID = 'AKIDtestpipeline0001';

@@ -78,12 +78,22 @@ export interface CallResult {
   };
 }
 
-/** POSTs `body` to the emulator, signed with our own TC3 signer. */
+/** POSTs `body` to the emulator, signed with our own TC3 signer, and parses the envelope. */
 export async function signedCall(
   baseUrl: string,
   body: unknown,
   opts: SignedCallOptions = {},
 ): Promise<CallResult> {
+  const res = await signedFetch(baseUrl, body, opts);
+  return { status: res.status, json: (await res.json()) as CallResult['json'] };
+}
+
+/** POSTs `body` to the emulator, signed with our own TC3 signer; the raw response. */
+export async function signedFetch(
+  baseUrl: string,
+  body: unknown,
+  opts: SignedCallOptions = {},
+): Promise<Response> {
   const url = new URL(baseUrl);
   const text = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   const headers = signRequest({
@@ -98,8 +108,7 @@ export async function signedCall(
   const sent = opts.tamperBody ? opts.tamperBody(Buffer.from(text)) : text;
   // fetch forbids setting Host itself; it sends the same host:port.
   const { Host: _host, ...sendHeaders } = headers;
-  const res = await fetch(`${baseUrl}/`, { method: 'POST', headers: sendHeaders, body: sent });
-  return { status: res.status, json: (await res.json()) as CallResult['json'] };
+  return fetch(`${baseUrl}/`, { method: 'POST', headers: sendHeaders, body: sent });
 }
 
 /** The error code of an answer, or `OK`. */

@@ -4,9 +4,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
 import { type FaultKind, resolveOptions } from '../src/emulator/options.js';
 import { parseCredentials, parseFaults, parseLatency } from '../src/emulator/parseFlags.js';
+import { createLogger } from '../src/log.js';
 import { OCR_ACTION, OCR_VERSION } from '../src/ocr/types.js';
 import {
   codeOf,
+  FIELDS,
   SECRET_ID,
   SECRET_KEY,
   signedCall,
@@ -216,6 +218,37 @@ describe('stats and control endpoints', () => {
     expect((await fetch(`${emulator.url}/_emulator/nothing`)).status).toBe(404);
     expect((await fetch(`${emulator.url}/_emulator/stats`, { method: 'POST' })).status).toBe(405);
     expect(emulator.stats().calls).toBe(0);
+  });
+});
+
+describe('logging', () => {
+  it('logs calls without card data, image data, URLs or secrets', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'debug',
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const logged = await startEmulator({ credentials, logger });
+    try {
+      expect(codeOf(await signedCall(logged.url, body))).toBe('OK');
+      const url = 'http://127.0.0.1:1/card.jpg?X-Amz-Signature=deadbeefcafe';
+      expect(codeOf(await signedCall(logged.url, { ImageUrl: url }))).toBe('FailedOperation.DownLoadError');
+    } finally {
+      await logged.close();
+    }
+    const text = lines.join('');
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const secret of [
+      FIELDS.ID,
+      FIELDS.EnLastName,
+      FIELDS.CnFirstName,
+      'deadbeefcafe',
+      body.ImageBase64.slice(0, 40),
+      SECRET_KEY,
+      SECRET_ID,
+    ]) {
+      expect(text).not.toContain(secret);
+    }
   });
 });
 

@@ -56,7 +56,8 @@ describe('parameters', () => {
     ['body a JSON array', '[1]', 'InvalidParameter'],
     ['body JSON null', 'null', 'InvalidParameter'],
     ['no image at all', {}, 'MissingParameter'],
-    ['empty strings only', { ImageUrl: '', ImageBase64: '' }, 'MissingParameter'],
+    ['an empty ImageUrl only', { ImageUrl: '' }, 'MissingParameter'],
+    ['an empty ImageBase64 (an empty file)', { ImageBase64: '' }, 'FailedOperation.EmptyImageError'],
     ['a back without a front', { BackImageBase64: 'AAAA' }, 'MissingParameter'],
     ['an unknown parameter', { ImageBase64: 'AAAA', Foo: 1 }, 'UnknownParameter'],
     [
@@ -127,6 +128,7 @@ describe('images', () => {
 
   it('a back image is checked like the front', async () => {
     await expectCode({ ImageBase64: b64(front), BackImageBase64: b64(back) }, 'OK');
+    await expectCode({ ImageBase64: b64(front), BackImageBase64: '' }, 'FailedOperation.EmptyImageError');
     await expectCode(
       { ImageBase64: b64(front), BackImageBase64: b64(front) },
       'FailedOperation.ImageNoSpecifiedCard',

@@ -46,7 +46,9 @@ function checkUrl(name: string, text: string): string {
 
 /**
  * Checks the parameters in the order the service plausibly does: body shape, names, types,
- * presence, Config, URL form, Base64 size, Base64 form. An empty string counts as absent. When both
+ * presence, Config, URL form, Base64 size, Base64 form. An empty URL or Config counts as absent;
+ * an empty Base64 is an image that was sent and is empty (`EmptyImageError`, as an empty download
+ * is), since that is what an empty file read and encoded looks like. When both
  * a URL and Base64 are given for one side, the URL wins and the Base64 is not looked at, as the
  * API page says ("If both are provided, only ImageUrl will be used").
  */
@@ -70,7 +72,7 @@ export function validateRequest(rawBody: Buffer, maxImageBytes: number): ValidRe
     if (typeof value !== 'string') {
       throw new ApiError('InvalidParameter', `The value type of parameter \`${name}\` must be String.`);
     }
-    if (value !== '') params[name] = value;
+    if (value !== '' || name === 'ImageBase64' || name === 'BackImageBase64') params[name] = value;
   }
   if (params.ImageUrl === undefined && params.ImageBase64 === undefined) {
     throw new ApiError('MissingParameter');

@@ -21,6 +21,9 @@ export interface S3Options {
  * the object: wrong bytes, wrong ETag, and no error (STACK.md).
  */
 export function createS3Client(opts: S3Options = {}): S3Client {
+  // The SDK warns on Node 20 that *future* releases will need Node 22; this project pins a
+  // release that supports Node 20 (STACK.md), so the warning only adds noise to every command.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config: S3ClientConfig = {
     region: opts.region ?? 'us-east-1',
     forcePathStyle: opts.forcePathStyle ?? false,

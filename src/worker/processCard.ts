@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import pRetry from 'p-retry';
@@ -80,6 +81,9 @@ export async function processCard(
   const attempt = job.attemptsMade + 1;
   const maxAttempts = job.opts.attempts ?? 1;
   const log = ctx.logger.child({ runId: data.runId, jobId: versionId, attempt });
+  // Every quick retry and every call listens on the job's signal (p-retry, the limiter, the
+  // client's timeout): more than Node's default of 10 listeners, none of them a leak.
+  setMaxListeners(64, signal);
 
   if (!data.reprocess) {
     const known = (await ctx.store.outcomesOf([versionId])).get(versionId);

@@ -20,6 +20,12 @@ export interface RateLimiterOptions {
   increasePerSec?: number;
   /** A throttle within this many ms of the previous decrease is the same event; default 1,000. */
   decreaseCooldownMs?: number;
+  /**
+   * Share of {@link maxQps} kept in reserve; default 0.03. Calls leave exactly 1/rate apart, but
+   * event-loop and network delays bunch some of them on arrival, and the provider counts
+   * arrivals in any 1-second span: at exactly the quota a few calls would be refused.
+   */
+  safetyMargin?: number;
 }
 
 // KEYS[1] state; ARGV: maxQps, minQps, increasePerSec. Returns {waitMs, rate} as strings.
@@ -68,8 +74,9 @@ export class RateLimiter {
     if (!(opts.maxQps > 0)) throw new Error(`\`qps\` must be a number > 0, got \`${opts.maxQps}\``);
     this.redis = redis;
     this.key = opts.key;
-    const minQps = Math.min(opts.maxQps, opts.minQps ?? Math.max(0.2, opts.maxQps / 50));
-    this.args = [opts.maxQps, minQps, opts.increasePerSec ?? opts.maxQps / 20];
+    const maxQps = opts.maxQps * (1 - (opts.safetyMargin ?? 0.03));
+    const minQps = Math.min(maxQps, opts.minQps ?? Math.max(0.2, opts.maxQps / 50));
+    this.args = [maxQps, minQps, opts.increasePerSec ?? opts.maxQps / 20];
     this.cooldownMs = opts.decreaseCooldownMs ?? 1000;
   }
 

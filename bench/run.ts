@@ -1,0 +1,17 @@
+// `npm run bench -- NAME [args]`: runs bench/NAME.ts. Each benchmark prints a table comparing
+// against a baseline measured in the same run; figures go to BENCHMARKS.md with the command.
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const names = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'lib.ts'].includes(f) && !f.includes('.child.'))
+  .map((f) => f.replace(/\.ts$/, ''));
+const [name, ...rest] = process.argv.slice(2);
+if (!name || !names.includes(name)) {
+  console.error(`usage: npm run bench -- NAME [args]; NAME is one of: ${names.join(', ')}`);
+  process.exit(2);
+}
+process.argv = [process.argv[0]!, join(here, `${name}.ts`), ...rest];
+await import(join(here, `${name}.ts`));

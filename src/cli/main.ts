@@ -1,0 +1,51 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadDotEnv } from '../config.js';
+import { registerConfigCommand } from './configCommand.js';
+import { registerDemoCommand } from './demoCommand.js';
+import { registerEmulatorCommand } from './emulatorCommand.js';
+import { registerSamplesCommand } from './samplesCommand.js';
+import { UsageError } from './usageError.js';
+
+/**
+ * `macao-ocr`: parsing only. Each command calls a library function. Exit codes (DESIGN.md):
+ * 0 done; 1 runtime error; 2 usage or configuration error; 3 (`run`) finished with failed cards.
+ */
+export function buildProgram(): Command {
+  const program = new Command('macao-ocr')
+    .description('Read Macao resident identity cards in bulk from object storage with Tencent Cloud OCR')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  registerEmulatorCommand(program);
+  registerSamplesCommand(program);
+  registerConfigCommand(program);
+  registerDemoCommand(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  loadDotEnv();
+  try {
+    await buildProgram().parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Commander has printed the usage error or the help already.
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0
+        ? 0
+        : 2;
+    }
+    if (e instanceof UsageError) {
+      console.error(`macao-ocr: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      console.error(`macao-ocr: configuration error: ${e.message}`);
+      return 2;
+    }
+    const err = e instanceof Error ? e : new Error(String(e));
+    console.error(`macao-ocr: ${err.message}`);
+    return 1;
+  }
+}

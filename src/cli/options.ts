@@ -1,0 +1,20 @@
+import { UsageError } from './usageError.js';
+
+/** Parses an integer option; the message names the option and the value. */
+export function intOption(name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `${name} must be a whole number${max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : ` >= ${min}`}, got \`${raw}\``,
+    );
+  }
+  return n;
+}
+
+/** Parses a number option. */
+export function numberOption(name: string, raw: string, min: number): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min)
+    throw new UsageError(`${name} must be a number >= ${min}, got \`${raw}\``);
+  return n;
+}

@@ -1,0 +1,79 @@
+import type { ResultsStore } from './store.js';
+import type { RunSummary } from './types.js';
+
+/** Everything the summary of a run shows, gathered in a few queries. */
+export interface RunReport {
+  summary: RunSummary;
+  errorCodes: { code: string; outcome: string; count: number }[];
+  apiCallCodes: { code: string; count: number }[];
+  warnings: { code: number; name: string; count: number }[];
+  checks: { code: string; count: number }[];
+}
+
+export async function loadRunReport(store: ResultsStore, runId: string): Promise<RunReport | undefined> {
+  const summary = await store.runSummary(runId);
+  if (!summary) return undefined;
+  const [errorCodes, apiCallCodes, warnings, checks] = await Promise.all([
+    store.errorCodeCounts(runId),
+    store.apiCallCodeCounts(runId),
+    store.warningCounts(runId),
+    store.checkCounts(runId),
+  ]);
+  return { summary, errorCodes, apiCallCodes, warnings, checks };
+}
+
+const pad = (s: string | number, n: number): string => String(s).padEnd(n);
+
+/**
+ * The summary lines a person reads first: where every card ended, why cards failed or were
+ * rejected, what the API warned about, what our checks flagged, and what it cost. No card data.
+ */
+export function formatRunReport(r: RunReport): string {
+  const s = r.summary;
+  const c = s.counts;
+  const total = c.recognized + c.rejected + c.failed + c.skipped + c.pending;
+  const lines: string[] = [];
+  const elapsed = s.finishedAt
+    ? ` in ${((s.finishedAt.getTime() - s.startedAt.getTime()) / 1000).toFixed(1)} s`
+    : '';
+  lines.push(`run ${s.id}  ${s.state}${s.pausedReason ? ` (paused: ${s.pausedReason})` : ''}${elapsed}`);
+  lines.push(`  sources   ${s.sources.join(' ')}`);
+  lines.push(`  found     ${s.found} objects, ${s.enqueued} cards enqueued (${s.paired} with a back image)`);
+  lines.push('');
+  lines.push(`  cards     ${total}`);
+  for (const [k, v] of [
+    ['recognized', c.recognized],
+    ['rejected', c.rejected],
+    ['failed', c.failed],
+    ['skipped', c.skipped],
+    ['pending', c.pending],
+  ] as const) {
+    if (v > 0 || k !== 'pending') lines.push(`    ${pad(k, 11)} ${v}`);
+  }
+  const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0);
+  if (skipped.length > 0) {
+    lines.push('  skipped by reason');
+    for (const [reason, n] of skipped.sort((a, b) => b[1] - a[1])) lines.push(`    ${pad(reason, 22)} ${n}`);
+  }
+  if (r.errorCodes.length > 0) {
+    lines.push('  rejected and failed by error code');
+    for (const e of r.errorCodes.slice(0, 10))
+      lines.push(`    ${pad(e.code, 48)} ${pad(e.outcome, 9)} ${e.count}`);
+  }
+  if (r.warnings.length > 0) {
+    lines.push('  API warnings on recognized cards');
+    for (const w of r.warnings) lines.push(`    ${pad(`${w.code} ${w.name}`, 36)} ${w.count}`);
+  }
+  if (r.checks.length > 0) {
+    lines.push('  our checks flagged');
+    for (const ch of r.checks.slice(0, 10)) lines.push(`    ${pad(ch.code, 36)} ${ch.count}`);
+  }
+  const perCall = s.apiCalls > 0 ? (c.recognized + c.rejected + c.failed) / s.apiCalls : 0;
+  lines.push(
+    `  API calls ${s.apiCalls} (${s.billedCalls} billable), ${perCall.toFixed(2)} finished cards per call` +
+      (r.apiCallCodes.length > 1
+        ? `; by answer: ${r.apiCallCodes.map((a) => `${a.code} ${a.count}`).join(', ')}`
+        : ''),
+  );
+  return lines.join('\n');
+}

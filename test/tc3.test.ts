@@ -197,6 +197,10 @@ describe('verifyTc3', () => {
       code: 'AuthFailure.SignatureExpire',
     });
     expect(verifyTc3(sdkSigned({ timestamp: now - 300 }), lookup, now).ok).toBe(true);
+    // Milliseconds by mistake: expired, which points at the fix, and no crash on the absurd date.
+    expect(verifyTc3(sdkSigned({ timestamp: now * 1000 }), lookup, now)).toMatchObject({
+      code: 'AuthFailure.SignatureExpire',
+    });
     const req = sdkSigned();
     expect(
       verifyTc3({ ...req, headers: { ...req.headers, 'x-tc-timestamp': String(now + 1) } }, lookup, now),

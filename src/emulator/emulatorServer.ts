@@ -184,6 +184,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     });
   });
 
+  // Keep idle keep-alive sockets as long as a typical gateway (nginx: 75 s): with Node's 5 s default,
+  // a client reusing a socket the server is just closing sees spurious ECONNRESETs.
+  server.keepAliveTimeout = 75_000;
+  server.headersTimeout = 80_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(current.port, current.host, () => {

@@ -117,8 +117,18 @@ export function verifyTc3(
   }
   if (!/^[0-9a-f]{64}$/.test(auth.signature)) return invalid('The Signature is not 64 hex digits.');
   const tsText = header(req, 'x-tc-timestamp')?.trim() ?? '';
-  if (!/^\d{1,12}$/.test(tsText)) return invalid('X-TC-Timestamp must be Unix seconds.');
+  if (!/^\d{1,16}$/.test(tsText)) return invalid('X-TC-Timestamp must be Unix seconds.');
   const timestamp = Number(tsText);
+  // Before the scope date: a timestamp in milliseconds, or far off, should read as expired, which
+  // says what to fix, rather than as a scope mismatch.
+  const skew = Math.abs(nowSec - timestamp);
+  if (skew > MAX_CLOCK_SKEW_SEC) {
+    return {
+      ok: false,
+      code: 'AuthFailure.SignatureExpire',
+      message: `Signature expired, Timestamp ${timestamp} is ${Math.round(skew)} seconds away from the server time ${Math.round(nowSec)}; the limit is ${MAX_CLOCK_SKEW_SEC}.`,
+    };
+  }
   if (auth.date !== utcDate(timestamp)) {
     return invalid('The credential scope date is not the UTC date of X-TC-Timestamp.');
   }
@@ -135,15 +145,6 @@ export function verifyTc3(
     };
   }
   const secret: Tc3Secret = typeof found === 'string' ? { secretKey: found } : found;
-  const skew = Math.abs(nowSec - timestamp);
-  if (skew > MAX_CLOCK_SKEW_SEC) {
-    return {
-      ok: false,
-      code: 'AuthFailure.SignatureExpire',
-      message: `Signature expired, Timestamp ${timestamp} is ${Math.round(skew)} seconds away from the server time ${Math.round(nowSec)}; the limit is ${MAX_CLOCK_SKEW_SEC}.`,
-      secretId: auth.secretId,
-    };
-  }
   const values: Record<string, string> = Object.create(null);
   for (const name of auth.signedHeaders) values[name] = header(req, name) ?? '';
   values.host = hostname;

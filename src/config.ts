@@ -20,6 +20,11 @@ export interface Config {
     forcePathStyle: boolean;
     /** `AWS_REGION`; default `us-east-1`. */
     region: string;
+    /**
+     * `S3_PRESIGN_ENDPOINT`: the endpoint presigned URLs name, when the OCR provider must reach the
+     * bucket by another name than the workers do (a public COS endpoint); unset: `S3_ENDPOINT`.
+     */
+    presignEndpoint?: string | undefined;
   };
   tencent: {
     /** `TENCENTCLOUD_SECRET_ID`. */
@@ -132,6 +137,12 @@ export function parseConfig(env: Env = process.env): Config {
       endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:'], 'https://cos.ap-guangzhou.myqcloud.com'),
       forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE'),
       region: str(env, 'AWS_REGION') ?? str(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
+      presignEndpoint: url(
+        env,
+        'S3_PRESIGN_ENDPOINT',
+        ['http:', 'https:'],
+        'https://cos.ap-guangzhou.myqcloud.com',
+      ),
     },
     tencent: {
       secretId: str(env, 'TENCENTCLOUD_SECRET_ID'),

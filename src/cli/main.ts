@@ -3,8 +3,14 @@ import { ConfigError, loadDotEnv } from '../config.js';
 import { registerConfigCommand } from './configCommand.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerEmulatorCommand } from './emulatorCommand.js';
+import { registerEnqueueCommand } from './enqueueCommand.js';
+import { registerReportCommand } from './reportCommand.js';
+import { registerRetryCommands } from './retryCommand.js';
+import { registerRunCommand } from './runCommand.js';
 import { registerSamplesCommand } from './samplesCommand.js';
+import { registerStatusCommand } from './statusCommand.js';
 import { UsageError } from './usageError.js';
+import { registerWorkCommand } from './workCommand.js';
 
 /**
  * `macao-ocr`: parsing only. Each command calls a library function. Exit codes (DESIGN.md):
@@ -16,6 +22,12 @@ export function buildProgram(): Command {
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
+  registerEnqueueCommand(program);
+  registerWorkCommand(program);
+  registerRunCommand(program);
+  registerStatusCommand(program);
+  registerReportCommand(program);
+  registerRetryCommands(program);
   registerEmulatorCommand(program);
   registerSamplesCommand(program);
   registerConfigCommand(program);
@@ -36,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
         ? 0
         : 2;
     }
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || (e instanceof Error && e.name === 'ManifestError')) {
       console.error(`macao-ocr: ${e.message}`);
       return 2;
     }

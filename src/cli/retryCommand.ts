@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { retryFailed } from '../producer/retryFailed.js';
+import { resumeQueue } from '../worker/circuitBreaker.js';
+import { resolveRun, withServices } from './common.js';
+
+export function registerRetryCommands(program: Command): void {
+  program
+    .command('retry')
+    .description('put a run’s failed cards back in the queue (workers pick them up)')
+    .argument('[RUN]', 'run id (default: the newest run)')
+    .option('--code <CODE>', 'only cards whose last error code is CODE')
+    .action(async (run: string | undefined, o: { code?: string }) => {
+      await withServices(async (s) => {
+        const runId = await resolveRun(s.store, run);
+        const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code });
+        console.log(
+          n === 0
+            ? `run ${runId} has no failed cards${o.code ? ` with ${o.code}` : ''}`
+            : `run ${runId}: ${n} failed cards queued again`,
+        );
+      });
+    });
+  program
+    .command('resume')
+    .description('continue after a fatal API error paused every worker (fix its cause first)')
+    .action(async () => {
+      await withServices(async (s) => {
+        const reason = await resumeQueue(s.queue, s.redis, s.store);
+        console.log(reason ? `resumed (it was paused for ${reason.code})` : 'resumed (it was not paused)');
+      });
+    });
+}

@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import { type Config, loadDotEnv, parseConfig } from '../config.js';
+import { createLogger } from '../log.js';
+import { openOcrClient, openServices } from '../services.js';
+import { createS3Client } from '../storage/s3.js';
+import type { CardWorkerOptions } from '../worker/startWorker.js';
+import { startCardWorker } from '../worker/startWorker.js';
+import { intOption, numberOption } from './options.js';
+import { UsageError } from './usageError.js';
+
+export interface WorkFlags {
+  concurrency?: string;
+  qps?: string;
+  imageMode?: string;
+  portraits?: string;
+  graceMs?: string;
+}
+
+/** The worker flags shared by `work` and `run`. */
+export function addWorkFlags(cmd: Command): Command {
+  return cmd
+    .option('--concurrency <N>', 'cards in flight in this process (default: follows rate × latency)')
+    .option('--qps <N>', 'requests per second for all workers together (default OCR_QPS)')
+    .option('--image-mode <url|base64>', 'how images reach the API (default OCR_IMAGE_MODE)')
+    .option(
+      '--portraits <s3://bucket/prefix>',
+      'ask for the portrait crop and store it there (only its key goes to the results)',
+    )
+    .option(
+      '--grace-ms <N>',
+      'on SIGTERM/SIGINT, how long in-flight cards may finish before they are put back',
+      '30000',
+    );
+}
+
+export function workerOptionsFrom(
+  config: Config,
+  o: WorkFlags,
+): Pick<CardWorkerOptions, 'qps' | 'imageMode' | 'concurrency' | 'portraits' | 'presignS3'> {
+  const imageMode = o.imageMode ?? config.ocr.imageMode;
+  if (imageMode !== 'url' && imageMode !== 'base64')
+    throw new UsageError(`--image-mode must be url or base64, got \`${imageMode}\``);
+  if (o.portraits && !o.portraits.startsWith('s3://'))
+    throw new UsageError(`--portraits must be s3://bucket/prefix, got \`${o.portraits}\``);
+  return {
+    qps: o.qps ? numberOption('--qps', o.qps, 0.01) : config.ocr.qps,
+    imageMode,
+    concurrency: o.concurrency ? intOption('--concurrency', o.concurrency, 1, 1024) : undefined,
+    portraits: o.portraits,
+    presignS3: config.s3.presignEndpoint
+      ? createS3Client({ ...config.s3, endpoint: config.s3.presignEndpoint })
+      : undefined,
+  };
+}
+
+/** Resolves on the first SIGTERM/SIGINT; a second one exits at once. */
+export function onceStopSignal(log: { warn: (msg: string) => void }): Promise<string> {
+  return new Promise((resolve) => {
+    const first = (sig: string): void => {
+      log.warn(`${sig}: taking no new cards, finishing the ones in flight (a second signal exits now)`);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(sig);
+    };
+    process.once('SIGINT', () => first('SIGINT'));
+    process.once('SIGTERM', () => first('SIGTERM'));
+  });
+}
+
+export function registerWorkCommand(program: Command): void {
+  addWorkFlags(
+    program
+      .command('work')
+      .description('a long-running worker: takes card jobs and calls the OCR API at the shared rate'),
+  ).action(async (o: WorkFlags) => {
+    loadDotEnv();
+    const config = parseConfig();
+    const wopts = workerOptionsFrom(config, o);
+    const graceMs = intOption('--grace-ms', o.graceMs ?? '30000', 0);
+    const log = createLogger({ name: 'worker', level: config.logLevel });
+    const client = openOcrClient(config);
+    const services = await openServices(config);
+    try {
+      const worker = await startCardWorker({
+        ...wopts,
+        redisUrl: config.redisUrl,
+        s3: services.s3,
+        store: services.store,
+        client,
+        logger: log,
+      });
+      log.info(
+        {
+          qps: wopts.qps,
+          imageMode: wopts.imageMode,
+          concurrency: worker.concurrency,
+          endpoint: client.endpoint,
+        },
+        'worker started',
+      );
+      await onceStopSignal(log);
+      await worker.close(graceMs);
+      log.info('worker stopped');
+    } finally {
+      client.close();
+      await services.close();
+    }
+  });
+}

@@ -7,6 +7,7 @@ import { OcrError } from './OcrError.js';
 import {
   OCR_ACTION,
   OCR_VERSION,
+  type RecognizeMacaoIDCardOCRRequest,
   type RecognizeMacaoIDCardOCRResponse,
   type RecognizeRequest,
   toWireRequest,
@@ -62,6 +63,14 @@ export interface RecognizeCallOptions {
 export interface OcrClient {
   /** Recognizes one card. Resolves with the response; rejects with an {@link OcrError}. */
   recognize(req: RecognizeRequest, opts?: RecognizeCallOptions): Promise<RecognizeMacaoIDCardOCRResponse>;
+  /**
+   * Sends wire parameters as given (tests, fuzzing, and callers that build `Config` themselves);
+   * same errors and re-sign rule as {@link recognize}.
+   */
+  recognizeWire(
+    params: RecognizeMacaoIDCardOCRRequest,
+    opts?: RecognizeCallOptions,
+  ): Promise<RecognizeMacaoIDCardOCRResponse>;
   /** The endpoint in use, for logs (no secrets in it). */
   readonly endpoint: string;
   /** Releases the keep-alive sockets. */
@@ -136,7 +145,7 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
   });
 
   async function callOnce(
-    params: ReturnType<typeof toWireRequest>,
+    params: RecognizeMacaoIDCardOCRRequest,
     opts: RecognizeCallOptions,
   ): Promise<RecognizeMacaoIDCardOCRResponse> {
     await opts.beforeCall?.(opts.signal);
@@ -160,8 +169,10 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
 
   return {
     endpoint: `${protocol}${host}`,
-    async recognize(req, opts = {}) {
-      const params = toWireRequest(req);
+    recognize(req, opts = {}) {
+      return this.recognizeWire(toWireRequest(req), opts);
+    },
+    async recognizeWire(params, opts = {}) {
       try {
         return await callOnce(params, opts);
       } catch (e) {

@@ -13,6 +13,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Where embedded PGlite keeps its data; `MACAO_OCR_DATA_DIR`, default `./.macao-ocr`. */
   dataDir: string;
+  /** `MACAO_OCR_QUEUE`: the BullMQ queue name, for several independent pipelines on one Redis; default `cards`. */
+  queueName: string;
   s3: {
     /** `S3_ENDPOINT`: COS, MinIO or s3rver URL; unset for AWS S3. */
     endpoint: string | undefined;
@@ -112,6 +114,13 @@ export function loadDotEnv(file = resolve('.env')): void {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
+function queueName(v: string): string {
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) {
+    throw new ConfigError(`MACAO_OCR_QUEUE must be 1-64 letters, digits, '.', '_' or '-', got \`${v}\``);
+  }
+  return v;
+}
+
 /** Parses the configuration from an environment. Throws {@link ConfigError} naming the variable. */
 export function parseConfig(env: Env = process.env): Config {
   const endpoint = str(env, 'OCR_ENDPOINT') ?? DEFAULT_OCR_ENDPOINT;
@@ -133,6 +142,7 @@ export function parseConfig(env: Env = process.env): Config {
       url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379') ?? 'redis://127.0.0.1:6379',
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:5432/db'),
     dataDir: resolve(str(env, 'MACAO_OCR_DATA_DIR') ?? '.macao-ocr'),
+    queueName: queueName(str(env, 'MACAO_OCR_QUEUE') ?? 'cards'),
     s3: {
       endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:'], 'https://cos.ap-guangzhou.myqcloud.com'),
       forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE'),

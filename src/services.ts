@@ -33,7 +33,7 @@ export async function openServices(
       `cannot reach Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}: ${(e as Error).message}. Is it running, and REDIS_URL right?`,
     );
   }
-  const queue = new Queue<CardJobData>(opts.queueName ?? DEFAULT_QUEUE_NAME, {
+  const queue = new Queue<CardJobData>(opts.queueName ?? config.queueName ?? DEFAULT_QUEUE_NAME, {
     connection: redis,
     prefix: DEFAULT_QUEUE_PREFIX,
   });

@@ -164,12 +164,11 @@ export function checkTelecode(
   const out: CheckFinding[] = [];
   chars.forEach((ch, i) => {
     const part = code.slice(i * 4, i * 4 + 4);
-    const known = telecodesOf(ch);
-    if (!known) {
+    if (!telecodesOf(ch)) {
       out.push(
         finding('telecode-unknown-char', `character ${i + 1} of Cn${label} is not in the telecode table`),
       );
-    } else if (known.taiwan !== part && known.mainland !== part) {
+    } else if (!matchesTelecode(ch, part)) {
       out.push(finding('telecode-mismatch', `${codeField} does not match character ${i + 1} of Cn${label}`));
     }
   });

@@ -14,6 +14,7 @@ export interface WorkFlags {
   imageMode?: string;
   portraits?: string;
   graceMs?: string;
+  lockMs?: string;
 }
 
 /** The worker flags shared by `work` and `run`. */
@@ -29,6 +30,11 @@ export function addWorkFlags(cmd: Command): Command {
     .option(
       '--grace-ms <N>',
       'on SIGTERM/SIGINT, how long in-flight cards may finish before they are put back',
+      '30000',
+    )
+    .option(
+      '--lock-ms <N>',
+      'job lock time: a crashed worker’s cards run again after about this long',
       '30000',
     );
 }
@@ -81,9 +87,13 @@ export function registerWorkCommand(program: Command): void {
     const client = openOcrClient(config);
     const services = await openServices(config);
     try {
+      const lockMs = intOption('--lock-ms', o.lockMs ?? '30000', 1000);
       const worker = await startCardWorker({
         ...wopts,
         redisUrl: config.redisUrl,
+        queueName: config.queueName,
+        lockDurationMs: lockMs,
+        stalledIntervalMs: Math.max(1000, Math.round(lockMs / 2)),
         s3: services.s3,
         store: services.store,
         client,

@@ -1,0 +1,59 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Pipeline } from './pipeline.js';
+import { CREDENTIAL } from './pipeline.js';
+
+/** A `macao-ocr work` process on the pipeline's queue, store, bucket and emulator. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything it printed (JSON log lines). */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+export function spawnWorker(
+  p: Pipeline,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'work', ...args], {
+    env: {
+      ...process.env,
+      REDIS_URL: p.redisUrl,
+      MACAO_OCR_QUEUE: p.queueName,
+      MACAO_OCR_DATA_DIR: p.dataDir,
+      OCR_ENDPOINT: p.emulator.url,
+      TENCENTCLOUD_SECRET_ID: CREDENTIAL.secretId,
+      TENCENTCLOUD_SECRET_KEY: CREDENTIAL.secretKey,
+      S3_ENDPOINT: p.s3server.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: p.s3server.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: p.s3server.credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+/** Waits until `check` is true, polling every 50 ms. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
+import { spawnWorker, until, type WorkerProcess } from './support/processes.js';
+
+/** `macao-ocr work` as separate processes: crashes, signals, and the shared rate. */
+describe('worker processes', () => {
+  let p: Pipeline;
+  let cards: number;
+  const procs: WorkerProcess[] = [];
+  const spawn = (...a: Parameters<typeof spawnWorker> extends [unknown, ...infer R] ? R : never) => {
+    const w = spawnWorker(p, ...a);
+    procs.push(w);
+    return w;
+  };
+
+  beforeAll(async () => {
+    p = await startPipeline({ redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') });
+    const objs = await p.upload('proc/', { count: 40, seed: 21, backRatio: 0.3 });
+    cards = objs.filter((o) => o.side === 'front').length;
+  });
+  afterAll(async () => {
+    for (const w of procs) w.child.kill('SIGKILL');
+    await p?.close();
+  });
+  beforeEach(async () => {
+    p.emulator.reset();
+    p.emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
+    await p.queue.obliterate({ force: true });
+    await p.store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
+    await p.redis.del(p.queue.toKey('ocr-rate'));
+  });
+
+  it('after kill -9 mid-run, every card ends terminal with one row, and no card is billed twice beyond those in flight', async () => {
+    p.emulator.configure({ latencyMs: [300, 600] });
+    const run = await p.enqueue('proc/');
+    const first = spawn(['--concurrency', '6', '--qps', '30', '--lock-ms', '3000']);
+    await until(() => p.emulator.stats().billed >= 8, 30_000, 'some cards to be recognized');
+    const active = await p.queue.getActiveCount();
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = spawn(['--concurrency', '6', '--qps', '30', '--lock-ms', '3000']);
+    await p.drained(90_000);
+    second.child.kill('SIGTERM');
+    await second.exited;
+    const rows = await p.store.pool.query(
+      'SELECT version_id, count(*)::int AS n FROM cards GROUP BY 1 HAVING count(*) > 1',
+    );
+    expect(rows.rows).toEqual([]);
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: cards });
+    const stats = p.emulator.stats();
+    expect(stats.billed).toBeGreaterThanOrEqual(cards);
+    expect(stats.billed).toBeLessThanOrEqual(cards + active);
+  });
+
+  it('on SIGTERM finishes the cards in flight, takes no new ones, and exits 0', async () => {
+    p.emulator.configure({ latencyMs: [1500, 1500] });
+    const run = await p.enqueue('proc/');
+    const w = spawn(['--concurrency', '4', '--qps', '50', '--grace-ms', '10000']);
+    await until(async () => (await p.queue.getActiveCount()) === 4, 30_000, 'four cards in flight');
+    await new Promise((r) => setTimeout(r, 300));
+    // Answers take 1.5 s: the four calls are still on their way when the signal comes.
+    const inFlight = 4;
+    expect(p.emulator.stats().calls).toBe(0);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const byOutcome = await outcomes(p.store, run.runId!);
+    expect(byOutcome.recognized).toBe(inFlight);
+    expect(byOutcome.failed).toBeUndefined();
+    expect(byOutcome.pending).toBe(cards - inFlight);
+    expect(await p.queue.getWaitingCount()).toBe(cards - inFlight);
+    expect(p.emulator.stats().calls).toBe(inFlight);
+  });
+
+  it('two worker processes together never exceed the shared rate', async () => {
+    p.emulator.configure({ qps: 10 });
+    const run = await p.enqueue('proc/');
+    const a = spawn(['--qps', '10', '--concurrency', '8']);
+    const b = spawn(['--qps', '10', '--concurrency', '8']);
+    await p.drained(90_000);
+    a.child.kill('SIGTERM');
+    b.child.kill('SIGTERM');
+    await Promise.all([a.exited, b.exited]);
+    const stats = p.emulator.stats();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: cards });
+    expect(stats.peakPerSecond).toBeLessThanOrEqual(10);
+    expect(stats.byCode.RequestLimitExceeded ?? 0).toBe(0);
+  });
+});

@@ -18,7 +18,17 @@ export async function runChild<T>(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<T> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, ...args], {
+  return runNodeChild<T>(script, args, env, ['--import', 'tsx']);
+}
+
+/** Runs a plain JavaScript child script (e.g. one importing dist/) and parses the JSON line it prints last. */
+export async function runNodeChild<T>(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<T> {
+  const { stdout } = await promisify(execFile)(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...env },
     maxBuffer: 16 * 1024 * 1024,
   });

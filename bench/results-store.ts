@@ -1,6 +1,8 @@
 // How fast does the results store record outcomes, and export a run, on PGlite and PostgreSQL?
 //   npm run bench -- results-store [--cards 100000] [--database-url postgres://...]
 // Bars (issue 3): export of 100,000 cards under 150 MB peak RSS; recording >= 500 cards/s on PostgreSQL.
+
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,7 @@ import pg from 'pg';
 import { versionId } from '../src/results/cardVersion.js';
 import { ResultsStore } from '../src/results/store.js';
 import type { CardResult } from '../src/results/types.js';
-import { fmt, printTable, runChild } from './lib.js';
+import { fmt, printTable, runNodeChild } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +25,8 @@ const { values: args } = parseArgs({
   },
 });
 const N = Number(args.cards);
+// The export children run the compiled program, as `macao-ocr report` does.
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 const SINGLE = Number(args.single);
 const databaseUrl = args['database-url']!;
 
@@ -106,7 +110,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
     await store.close();
     type R = { rows: number; ms: number; maxRssMb: number };
     const child = (mode: string) =>
-      runChild<R>('bench/results-store.child.ts', [mode, runId, dataDir, schema, url]);
+      runNodeChild<R>('bench/results-store.child.mjs', [mode, runId, dataDir, schema, url]);
     const open = await child('open');
     const jsonl = await child('jsonl');
     const csv = await child('csv');

@@ -10,8 +10,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGlite } from '@electric-sql/pglite';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 
 /**
@@ -152,6 +152,12 @@ async function becomeOwner(
     rmSync(join(socketDir, SOCKET_FILE), { force: true });
     // PostgreSQL's default 128 MB of shared buffers is most of PGlite's resident memory once a
     // large run is read (bench/results-store); the pages come from the local disk anyway.
+    // Loaded only by the process that serves the directory: clients (and PostgreSQL users) are
+    // spared its ~40 MB of code.
+    const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-socket'),
+    ]);
     db = await PGlite.create(join(dir, 'pgdata'), { postgresqlconf: 'shared_buffers = 16MB\n' });
     server = new PGLiteSocketServer({ db, path: join(socketDir, SOCKET_FILE), maxConnections });
     await server.start();

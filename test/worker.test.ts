@@ -157,6 +157,57 @@ describe('worker: cards through the emulator', () => {
     expect((await p.store.getRun(run.runId!))?.state).toBe('running');
   });
 
+  it('stores the portrait crop in object storage and only its key in the results', async () => {
+    const w = await p.startWorker({ portraits: `s3://${p.bucket}/portraits/` });
+    const run = await p.enqueue('set/card-000004');
+    await p.drained();
+    await w.close();
+    const { rows } = await p.store.pool.query(
+      'SELECT version_id, portrait_key, raw_response FROM cards WHERE run_id = $1',
+      [run.runId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].portrait_key).toBe(`portraits/${rows[0].version_id}.jpg`);
+    expect(rows[0].raw_response.RetImage).toBeUndefined();
+    const { readObject } = await import('../src/storage/objects.js');
+    const jpeg = await readObject(p.s3, p.bucket, rows[0].portrait_key);
+    const sharp = (await import('sharp')).default;
+    const meta = await sharp(jpeg).metadata();
+    expect(meta.format).toBe('jpeg');
+    expect(meta.width).toBeGreaterThan(50);
+  });
+
+  it('cuts the shared rate when most calls fail transiently, then lets it climb back', async () => {
+    p.emulator.configure({ faults: { 'FailedOperation.OcrFailed': 1 } });
+    const w = await p.startWorker({
+      qps: 50,
+      concurrency: 8,
+      quickRetries: 10,
+      quickMinMs: 10,
+      quickMaxMs: 20,
+    });
+    await p.enqueue('set/card-00000', { jobOptions: { attempts: 1 } });
+    const deadline = Date.now() + 20_000;
+    while (p.emulator.stats().calls < 55 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await w.limiter.effectiveQps()).toBeLessThan(10);
+    p.emulator.configure({ faults: {} });
+    await p.drained(30_000);
+    await w.close();
+  });
+
+  it('raises its concurrency to keep the rate busy when the API is slow', async () => {
+    p.emulator.configure({ latencyMs: [2000, 2000] });
+    const w = await p.startWorker({ qps: 10 });
+    const initial = w.concurrency;
+    await p.enqueue('set/');
+    const deadline = Date.now() + 15_000;
+    while (w.concurrency <= initial && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(w.concurrency).toBeGreaterThan(initial);
+    expect(w.concurrency).toBeLessThanOrEqual(256);
+    await w.close(100);
+  });
+
   it('spends no attempt on RequestLimitExceeded; the shared rate falls, then climbs back', async () => {
     p.emulator.configure({ faults: { RequestLimitExceeded: 0.5 } });
     const w = await p.startWorker({ qps: 40, concurrency: 4 });

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createRedis } from '../src/queue.js';
+import { backoffDelayMs } from '../src/worker/backoff.js';
+import { ByteBudget } from '../src/worker/byteBudget.js';
+import { RateLimiter } from '../src/worker/rateLimiter.js';
+
+describe('backoff', () => {
+  it('grows exponentially, is capped, and keeps half of it fixed', () => {
+    const opts = { baseMs: 1000, capMs: 10_000 };
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, opts, () => 1))).toEqual([
+      1000, 2000, 4000, 8000, 10_000, 10_000,
+    ]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, opts, () => 0))).toEqual([
+      500, 1000, 2000, 4000, 5000, 5000,
+    ]);
+    expect(backoffDelayMs(3, { ...opts, jitter: 0 }, () => 0.3)).toBe(4000);
+    expect(backoffDelayMs(3, { ...opts, jitter: 1 }, () => 0.25)).toBe(1000);
+  });
+});
+
+describe('byte budget', () => {
+  it('holds back what does not fit, in order, and lets a single oversized request through alone', async () => {
+    const b = new ByteBudget(100);
+    const r1 = await b.acquire(60);
+    const order: string[] = [];
+    const p2 = b.acquire(50).then((r) => (order.push('50'), r));
+    const p3 = b.acquire(10).then((r) => (order.push('10'), r));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(order).toEqual([]); // 10 would fit, but waits its turn behind 50
+    r1();
+    const [r2, r3] = await Promise.all([p2, p3]);
+    expect(order).toEqual(['50', '10']);
+    expect(b.inUse).toBe(60);
+    r2();
+    r3();
+    r3(); // releasing twice gives back once
+    expect(b.inUse).toBe(0);
+    const huge = await b.acquire(10_000);
+    expect(b.inUse).toBe(100);
+    huge();
+  });
+});
+
+describe('the shared rate limiter (real Redis)', () => {
+  let a: Redis;
+  let b: Redis;
+  const key = `{macao-ocr}:test-${randomBytes(4).toString('hex')}:ocr-rate`;
+  beforeAll(() => {
+    a = createRedis(inject('redisUrl'));
+    b = createRedis(inject('redisUrl'));
+  });
+  afterAll(async () => {
+    await a.del(key);
+    a.disconnect();
+    b.disconnect();
+  });
+
+  it('spaces calls from two connections 1/rate apart, together', async () => {
+    const l1 = new RateLimiter(a, { key, maxQps: 20, safetyMargin: 0 });
+    const l2 = new RateLimiter(b, { key, maxQps: 20, safetyMargin: 0 });
+    const times: number[] = [];
+    const t0 = Date.now();
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 ? l1 : l2).acquire().then(() => times.push(Date.now() - t0)),
+      ),
+    );
+    times.sort((x, y) => x - y);
+    // 30 slots 50 ms apart: the last one about 1.45 s after the first, none bunched.
+    expect(times.at(-1)!).toBeGreaterThanOrEqual(1400);
+    for (let i = 20; i < times.length; i++) expect(times[i]! - times[i - 20]!).toBeGreaterThanOrEqual(950);
+  });
+
+  it('multiplies the rate down on a throttle (once per cool-off), cools to the floor on a storm, and climbs back', async () => {
+    await a.del(key);
+    const l = new RateLimiter(a, { key, maxQps: 20, safetyMargin: 0, increasePerSec: 10 });
+    expect(await l.effectiveQps()).toBe(20);
+    expect(await l.throttled(0.5)).toBeCloseTo(10, 0);
+    expect(await l.throttled(0.5)).toBeCloseTo(10, 0); // same event: within the cool-off
+    await new Promise((r) => setTimeout(r, 1100));
+    const afterClimb = await l.effectiveQps();
+    expect(afterClimb).toBeGreaterThan(18);
+    expect(await l.coolDown()).toBeCloseTo(0.4, 1); // floor: max(0.2, 20 / 50)
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await l.effectiveQps()).toBeGreaterThan(4);
+  });
+
+  it('refuses a nonsensical rate', () => {
+    expect(() => new RateLimiter(a, { key, maxQps: 0 })).toThrow('`qps` must be a number > 0, got `0`');
+  });
+});

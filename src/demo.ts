@@ -27,6 +27,8 @@ export interface DemoOptions {
   faults?: Record<string, number>;
   /** Keep everything in the temporary folder (the object store too), not just the results. */
   keep?: boolean;
+  /** The key pair the emulator accepts and the workers sign with; default a random one made for the run. */
+  credential?: { secretId: string; secretKey: string } | undefined;
   logger: Logger;
   onStage?: (message: string) => void;
   onProgress?: (p: RunProgress) => void;
@@ -114,7 +116,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     stage(`object storage: an in-process S3 server on ${s3server.endpoint}, bucket ${bucket}`);
 
     // A key pair made up for this demo: the emulator accepts it, nothing else does.
-    const credential = {
+    const credential = opts.credential ?? {
       secretId: `AKIDdemo${randomBytes(8).toString('hex')}`,
       secretKey: randomBytes(24).toString('base64url'),
     };

@@ -34,6 +34,11 @@ export function registerDemoCommand(program: Command): void {
           count,
           qps,
           keep: o.keep ?? false,
+          // Your own pair, if set, is used against the local emulator only (it never leaves this machine).
+          credential:
+            process.env.TENCENTCLOUD_SECRET_ID && process.env.TENCENTCLOUD_SECRET_KEY
+              ? { secretId: process.env.TENCENTCLOUD_SECRET_ID, secretKey: process.env.TENCENTCLOUD_SECRET_KEY }
+              : undefined,
           logger,
           onStage: (m) => console.log(`  ${m}`),
           onProgress: progress.update,

@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildProgram, main } from '../src/cli/main.js';
+
+/** Runs the CLI in-process and captures what it prints (commander writes help and errors itself). */
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const w1 = process.stdout.write.bind(process.stdout);
+  const w2 = process.stderr.write.bind(process.stderr);
+  const log = console.log;
+  const error = console.error;
+  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
+  console.log = (...a: unknown[]) => void (out += `${a.join(' ')}\n`);
+  console.error = (...a: unknown[]) => void (err += `${a.join(' ')}\n`);
+  try {
+    const code = await main(['node', 'macao-ocr', ...args]);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = w1;
+    process.stderr.write = w2;
+    console.log = log;
+    console.error = error;
+    process.exitCode = undefined;
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+const COMMANDS = [
+  'enqueue',
+  'work',
+  'run',
+  'status',
+  'report',
+  'retry',
+  'resume',
+  'emulator',
+  'samples',
+  'config',
+  'demo',
+];
+
+describe('macao-ocr command line', () => {
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  it('has every command of the design', () => {
+    expect(
+      buildProgram()
+        .commands.map((c) => c.name())
+        .sort(),
+    ).toEqual(expect.arrayContaining(COMMANDS.sort()));
+  });
+
+  it.each(COMMANDS)('%s --help explains itself and exits 0', async (cmd) => {
+    const r = await cli([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Usage: macao-ocr ${cmd}`);
+    expect(r.out.length).toBeGreaterThan(80);
+  });
+
+  it.each([
+    [['enqueue', 's3:/bucket'], 'not an S3 URI'],
+    [['enqueue'], 'give at least one s3://bucket/prefix, or --manifest FILE'],
+    [['enqueue', 's3://cards/x', '--reprocess', 'some'], '--reprocess must be failed, rejected or all'],
+    [['enqueue', 's3://cards/x', '--since', 'yesterday'], '--since must be a date like 2026-11-01'],
+    [['samples', '--out', '/tmp/x', '--count', 'many'], '--count must be a whole number'],
+    [['samples', '--out', '/tmp/x', '--format', 'gif'], '--format must be jpeg or png'],
+    [['report', '--format', 'xml'], '--format must be table, csv or jsonl'],
+    [['emulator', '--faults', 'Bogus=0.5'], ''],
+    [['nonsense'], "unknown command 'nonsense'"],
+    [['enqueue', 's3://cards/x', '--no-such-flag'], "unknown option '--no-such-flag'"],
+  ])('refuses %o with exit code 2 and says why', async (args, message) => {
+    const r = await cli(args, { TENCENTCLOUD_SECRET_ID: 'AKIDx', TENCENTCLOUD_SECRET_KEY: 'y' });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+  });
+
+  it.each([
+    [{ OCR_QPS: '0' }, 'OCR_QPS must be a number > 0, got `0`'],
+    [{ OCR_IMAGE_MODE: 'fax' }, 'OCR_IMAGE_MODE must be url or base64, got `fax`'],
+    [{ REDIS_URL: 'localhost' }, 'REDIS_URL must be a URL like redis://127.0.0.1:6379'],
+    [{ DATABASE_URL: 'mysql://a@b/c' }, 'DATABASE_URL must start with postgres:// or postgresql://'],
+    [{ S3_ENDPOINT: 'minio:9000' }, 'S3_ENDPOINT must start with http:// or https://'],
+    [{ S3_FORCE_PATH_STYLE: 'perhaps' }, 'S3_FORCE_PATH_STYLE must be true or false'],
+    [{ OCR_ENDPOINT: 'ftp://ocr' }, 'OCR_ENDPOINT'],
+    [{ OCR_TIMEOUT_MS: '-5' }, 'OCR_TIMEOUT_MS must be a number > 0'],
+    [{ LOG_LEVEL: 'chatty' }, 'LOG_LEVEL must be one of'],
+    [{ MACAO_OCR_QUEUE: 'a:b' }, 'MACAO_OCR_QUEUE must be'],
+  ])('a configuration error %o exits 2 naming the variable', async (env, message) => {
+    const r = await cli(['config'], env);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('configuration error');
+    expect(r.err).toContain(message);
+  });
+
+  it('work without credentials exits 2 naming the variables to set', async () => {
+    const r = await cli(['work'], { TENCENTCLOUD_SECRET_ID: '', TENCENTCLOUD_SECRET_KEY: '' });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY must be set');
+  });
+
+  it('config prints the effective configuration with the secret masked', async () => {
+    const r = await cli(['config'], {
+      TENCENTCLOUD_SECRET_ID: 'AKIDvisible1234',
+      TENCENTCLOUD_SECRET_KEY: 'hidden-secret-key',
+    });
+    expect(r.code).toBe(0);
+    const printed = JSON.parse(r.out);
+    expect(printed.ocr.qps).toBe(5);
+    expect(r.out).not.toContain('hidden-secret-key');
+    expect(printed.tencent.secretKey).toBe('***');
+  });
+});

@@ -1,0 +1,75 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, inject, it } from 'vitest';
+import { generateSamples, type SampleObject } from '../src/emulator/specimen/index.js';
+
+const run = promisify(execFile);
+const SECRET = { id: 'AKIDdemoLeakTest00001', key: 'demo-leak-test-secret-key-value-8f3a' };
+const COUNT = 24;
+
+/** The specimens the demo renders (same seed, same count): what its report must add up to, and what must never be logged. */
+async function demoSamples(): Promise<SampleObject[]> {
+  const out: SampleObject[] = [];
+  for await (const o of generateSamples({ count: COUNT, faults: true, seed: 2026 }))
+    out.push({ ...o, body: Buffer.alloc(0) });
+  return out;
+}
+
+describe('macao-ocr demo, end to end', () => {
+  it('reports what the specimens contain, and logs no secret, URL signature or card field even at debug level', async () => {
+    const samples = await demoSamples();
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'demo', '--count', String(COUNT), '--qps', '40'],
+      {
+        env: {
+          ...process.env,
+          REDIS_URL: inject('redisUrl'),
+          LOG_LEVEL: 'debug',
+          TENCENTCLOUD_SECRET_ID: SECRET.id,
+          TENCENTCLOUD_SECRET_KEY: SECRET.key,
+        },
+        timeout: 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
+    const fronts = samples.filter((o) => o.kind === 'card' && o.side === 'front').length;
+    const count = (label: string): number =>
+      Number(new RegExp(`^\\s+${label}\\s+(\\d+)$`, 'm').exec(stdout)?.[1]);
+    // Good cards and the oversize scan (sent again downscaled) are recognized; the truncated JPEG,
+    // the photo that is no card and the text named .jpg are rejected; the GIF and the empty file
+    // never leave the producer.
+    expect(count('recognized')).toBe(fronts + 1);
+    expect(count('rejected')).toBe(3);
+    expect(count('failed')).toBe(0);
+    expect(count('skipped')).toBe(2);
+    expect(stdout).toMatch(/FailedOperation\.ImageDecodeFailed\s+rejected\s+2/);
+    expect(stdout).toMatch(/FailedOperation\.ImageNoSpecifiedCard\s+rejected\s+1/);
+    expect(stdout).toMatch(/unsupported-format\s+1/);
+    expect(stdout).toMatch(/empty\s+1/);
+    expect(stdout).toContain('Where to look next');
+
+    const all = `${stdout}\n${stderr}`;
+    expect(stderr).toContain('"level":'); // the logs are really there, at debug level
+    expect(all).not.toContain(SECRET.key);
+    expect(all).not.toMatch(/X-Amz-Signature|X-Amz-Credential|Signature=/i);
+    const truths = samples.flatMap((o) => (o.truth && o.side === 'front' ? [o.truth.fields] : []));
+    expect(truths.length).toBe(fronts + 1);
+    // A full Chinese name is 2-3 characters; the Latin strings are long enough not to match by chance.
+    const leaks = (text: string): string[] =>
+      truths.flatMap((f) =>
+        [
+          [f.ID, 4],
+          [f.Birthday, 4],
+          [`${f.CnLastName}${f.CnFirstName}`, 2],
+          [`${f.EnLastName}, ${f.EnFirstName}`, 6],
+          [f.EnFirstName, 6],
+        ]
+          .filter(([v, min]) => (v as string).trim().length >= (min as number) && text.includes(v as string))
+          .map(([v]) => v as string),
+      );
+    expect(leaks(all)).toEqual([]);
+    // The scanner itself finds what it looks for.
+    expect(leaks(JSON.stringify(truths[0]))).not.toEqual([]);
+  });
+});

@@ -183,6 +183,15 @@ export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {
     action: 'retry',
     hint: 'The call was cancelled by this process (shutdown); the card goes back to the queue.',
   },
+  // --- failures of our own side, before or after the call: the card is not at fault ---
+  'Storage.ObjectMissing': {
+    action: 'reject',
+    hint: 'The image was deleted or replaced since it was listed; a new listing picks up its new version.',
+  },
+  'Worker.Error': {
+    action: 'retry',
+    hint: 'A failure on our side (Redis, the results store, this process); retried with backoff.',
+  },
 };
 
 /**
@@ -202,6 +211,10 @@ const FAMILY_RULES: readonly [prefix: string, rule: ErrorRule][] = [
   [
     CLIENT_CODES.httpStatusPrefix,
     { action: 'retry', hint: 'The endpoint answered with a non-200 HTTP status (gateway error).' },
+  ],
+  [
+    'Storage.',
+    { action: 'retry', hint: 'The object store failed or could not be reached; retried with backoff.' },
   ],
 ];
 

@@ -132,7 +132,18 @@ export async function processCard(
   };
   const finish = async (result: CardResult): Promise<void> => {
     await Promise.all(callWrites);
-    await ctx.store.recordOutcome(result, { reprocess: data.reprocess ?? false });
+    // The call is paid for: a lost connection to the store must not lose the answer (the next
+    // attempt would find no row in the ledger and pay again). Retry the write for a while.
+    await pRetry(() => ctx.store.recordOutcome(result, { reprocess: data.reprocess ?? false }), {
+      retries: 8,
+      minTimeout: 250,
+      maxTimeout: 4000,
+      onFailedAttempt: ({ error, attemptNumber }) =>
+        log.warn(
+          { attemptNumber, err: { message: error.message } },
+          'could not record the outcome yet; retrying',
+        ),
+    });
     ctx.onOutcome?.(result.outcome, result.errorCode);
     log.info(
       {

@@ -1,4 +1,5 @@
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -47,8 +48,10 @@ export interface LogOptions {
   level?: string;
   /** Component name put on every line (`worker`, `emulator`, ...). */
   name?: string;
-  /** Destination; default stdout (fd 1). Tests pass a stream to capture lines. */
+  /** Destination; default {@link stream}. Tests pass a stream to capture lines. */
   destination?: pino.DestinationStream;
+  /** Standard output (default) or standard error, when stdout carries a report. */
+  stream?: 'stdout' | 'stderr';
 }
 
 /** The project's logger: JSON lines, with card data and secrets redacted. */
@@ -58,7 +61,23 @@ export function createLogger(opts: LogOptions = {}): Logger {
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: opts.name ? { component: opts.name } : {},
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  if (opts.destination) return pino(options, opts.destination);
+  const out = opts.stream === 'stderr' ? process.stderr : process.stdout;
+  // JSON lines for machines; on a terminal, readable lines (redaction has happened before either).
+  // Synchronous writes: the CLI exits as soon as a command is done, and must not lose the last lines.
+  if (out.isTTY && process.env.LOG_FORMAT !== 'json') {
+    return pino(
+      options,
+      pretty({
+        colorize: true,
+        translateTime: 'SYS:HH:MM:ss',
+        ignore: 'pid,hostname',
+        sync: true,
+        destination: out.fd,
+      }),
+    );
+  }
+  return pino(options, pino.destination({ fd: out.fd, sync: true }));
 }
 
 /** A logger that writes nothing, for library callers that pass none. */

@@ -21,7 +21,7 @@ export function registerDemoCommand(program: Command): void {
       const logger = createLogger({
         name: 'demo',
         level: process.env.LOG_LEVEL ?? 'warn',
-        destination: process.stderr,
+        stream: 'stderr',
       });
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
@@ -37,7 +37,10 @@ export function registerDemoCommand(program: Command): void {
           // Your own pair, if set, is used against the local emulator only (it never leaves this machine).
           credential:
             process.env.TENCENTCLOUD_SECRET_ID && process.env.TENCENTCLOUD_SECRET_KEY
-              ? { secretId: process.env.TENCENTCLOUD_SECRET_ID, secretKey: process.env.TENCENTCLOUD_SECRET_KEY }
+              ? {
+                  secretId: process.env.TENCENTCLOUD_SECRET_ID,
+                  secretKey: process.env.TENCENTCLOUD_SECRET_KEY,
+                }
               : undefined,
           logger,
           onStage: (m) => console.log(`  ${m}`),

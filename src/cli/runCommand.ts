@@ -24,7 +24,7 @@ export function registerRunCommand(program: Command): void {
     const config = parseConfig();
     const enqueueOpts = enqueueOptionsFrom(sources, o);
     const worker = workerOptionsFrom(config, o);
-    const log = createLogger({ name: 'run', level: config.logLevel, destination: process.stderr });
+    const log = createLogger({ name: 'run', level: config.logLevel, stream: 'stderr' });
     const client = openOcrClient(config);
     const services = await openServices(config);
     const stop = new AbortController();

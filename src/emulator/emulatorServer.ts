@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -82,6 +83,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const stats = new StatsCollector();
   const limiter = new SlidingWindowLimiter();
   const closing = new AbortController();
+  // Every in-flight download and latency wait listens for the close: many at once, none a leak.
+  setMaxListeners(0, closing.signal);
   // Two streams, so changing the latency does not change which calls get faults.
   let faultDraw = seededRandom(current.seed);
   let latencyDraw = seededRandom(current.seed ^ 0x9e3779b9);

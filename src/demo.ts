@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Config, parseConfig } from './config.js';
 import { startEmulator } from './emulator/emulatorServer.js';
 import { writeSamples } from './emulator/specimen/index.js';
 import type { Logger } from './log.js';
+import { freePort } from './net.js';
 import { createOcrClient } from './ocr/client.js';
 import { createRedis } from './queue.js';
 import { type RunPipelineResult, type RunProgress, runPipeline } from './runPipeline.js';
@@ -39,17 +39,6 @@ export interface DemoResult extends RunPipelineResult {
   dir: string;
   emulatorStats: { calls: number; byCode: Record<string, number>; peakPerSecond: number; billed: number };
   sampleCounts: Record<string, number>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
 }
 
 /** A throwaway `redis-server` from PATH on a free loopback port, keeping nothing on disk. */

@@ -1,7 +1,7 @@
 /**
- * A small seeded generator (mulberry32) for the emulator's fault and latency draws: the same seed
- * and the same sequence of calls give the same faults, so a failing run can be replayed.
- * Not for anything that needs unpredictability.
+ * A small seeded generator (mulberry32: 32 bits of state, fast) for the emulator's fault and
+ * latency draws and the specimen renderer: the same seed gives the same faults, cards and bytes,
+ * so a failing run can be replayed. Not for anything that needs unpredictability.
  */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

@@ -1,27 +1,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
+import { freePort } from '../../src/net.js';
 
 /**
  * Services every test file may use. `REDIS_URL` is used as given; otherwise a throwaway
- * `redis-server` from PATH is started on a free loopback port and stopped at the end.
+ * `redis-server` from PATH is started on a free loopback port and stopped at the end. Likewise
+ * `TEST_DATABASE_URL`, or a throwaway PostgreSQL cluster.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export default async function setup(project: TestProject): Promise<() => void> {
   const cleanups: (() => void)[] = [];
   let redisUrl = process.env.REDIS_URL;

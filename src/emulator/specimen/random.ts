@@ -4,6 +4,8 @@
  * `Math.random` is never used in the specimen renderer.
  */
 
+import { seededRandom } from '../seededRandom.js';
+
 /** A seeded source of numbers in [0, 1) with the helpers the generator and renderer need. */
 export interface Random {
   /** Uniform in [0, 1). */
@@ -20,18 +22,6 @@ export interface Random {
   weighted<T>(items: readonly (readonly [T, number])[]): T;
 }
 
-/** mulberry32: 32 bits of state, fast, good enough for test data (not for anything secret). */
-function mulberry32(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Mixes several integers into one 32-bit seed, so nearby (seed, index, stream) pairs diverge. */
 export function mixSeed(...parts: number[]): number {
   let h = 0x811c9dc5;
@@ -45,7 +35,7 @@ export function mixSeed(...parts: number[]): number {
 
 /** A seeded {@link Random}; pass several numbers to derive independent streams. */
 export function createRandom(...seedParts: number[]): Random {
-  const next = mulberry32(mixSeed(...seedParts));
+  const next = seededRandom(mixSeed(...seedParts));
   const r: Random = {
     next,
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),

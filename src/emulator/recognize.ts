@@ -1,6 +1,6 @@
-import sharp, { type Metadata } from 'sharp';
 import { CARD_FIELD_NAMES } from '../card/fields.js';
 import type { RecognizeMacaoIDCardOCRResponse } from '../ocr/types.js';
+import sharp, { type Metadata } from '../sharp.js';
 import { ApiError, toError } from './errors.js';
 import { type SpecimenTruth, truthFromXmp } from './groundTruth.js';
 

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import sharp, { type Metadata } from 'sharp';
 import type { ImageSource, RecognizeRequest } from '../ocr/types.js';
 import type { CardJobData } from '../queue.js';
+import sharp, { type Metadata } from '../sharp.js';
 import { presignGet, readObject } from '../storage/objects.js';
 import type { ByteBudget } from './byteBudget.js';
 

@@ -156,9 +156,16 @@ export async function processCard(
     );
   };
 
-  let response: RecognizeMacaoIDCardOCRResponse;
-  try {
-    response = await pRetry(
+  /** The image fallback a failed call calls for, if any: each is tried once, outside the quick-retry budget. */
+  const fallback = (e: unknown): PresentMode | undefined => {
+    if (!isOcrError(e)) return undefined;
+    // The provider may not reach the bucket: send the bytes ourselves.
+    if (INLINE_AFTER_DOWNLOAD_ERROR.has(e.code) && mode === 'url') return 'base64';
+    if (DOWNSCALE_AFTER.has(e.code) && mode !== 'downscaled') return 'downscaled';
+    return undefined;
+  };
+  const callWithQuickRetries = (): Promise<RecognizeMacaoIDCardOCRResponse> =>
+    pRetry(
       async () => {
         const presented = await presentCard(
           {
@@ -188,15 +195,7 @@ export async function processCard(
         randomize: true,
         signal,
         shouldRetry: ({ error }) => {
-          if (!isOcrError(error)) return false;
-          if (INLINE_AFTER_DOWNLOAD_ERROR.has(error.code) && mode === 'url') {
-            mode = 'base64'; // the provider may not reach the bucket: send the bytes ourselves
-            return true;
-          }
-          if (DOWNSCALE_AFTER.has(error.code) && mode !== 'downscaled') {
-            mode = 'downscaled';
-            return true;
-          }
+          if (!isOcrError(error) || fallback(error)) return false;
           const rule = ruleFor(error.code);
           return (
             rule.action === 'retry' && rule.maxTries === undefined && error.code !== CLIENT_CODES.aborted
@@ -204,6 +203,19 @@ export async function processCard(
         },
       },
     );
+
+  let response: RecognizeMacaoIDCardOCRResponse;
+  try {
+    for (;;) {
+      try {
+        response = await callWithQuickRetries();
+        break;
+      } catch (e) {
+        const next = fallback(e);
+        if (!next) throw e;
+        mode = next;
+      }
+    }
   } catch (e) {
     const err = coerce(e);
     const code = isOcrError(err) ? err.code : storageCode(err);

@@ -1,5 +1,5 @@
 import { createCanvas } from '@napi-rs/canvas';
-import sharp from 'sharp';
+import sharp from '../../sharp.js';
 import { truthToXmp } from '../groundTruth.js';
 import { generateCard } from './generateCard.js';
 import { createRandom, type Random } from './random.js';

@@ -1,5 +1,5 @@
 import { createCanvas } from '@napi-rs/canvas';
-import sharp from 'sharp';
+import sharp from '../../sharp.js';
 import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../groundTruth.js';
 import { drawBack } from './back.js';
 import { BLUR_SIGMA, drawCover, drawGlare, photocopyPixels } from './conditions.js';

@@ -1,0 +1,171 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import { CREDENTIAL, outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
+
+/** Runs the CLI in-process against the pipeline's services, capturing stdout. */
+async function cli(p: Pipeline, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const env = {
+    REDIS_URL: p.redisUrl,
+    MACAO_OCR_QUEUE: p.queueName,
+    MACAO_OCR_DATA_DIR: p.dataDir,
+    OCR_ENDPOINT: p.emulator.url,
+    TENCENTCLOUD_SECRET_ID: CREDENTIAL.secretId,
+    TENCENTCLOUD_SECRET_KEY: CREDENTIAL.secretKey,
+    LOG_LEVEL: 'silent',
+  };
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  let out = '';
+  let err = '';
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => void (out += `${a.join(' ')}\n`);
+  console.error = (...a: unknown[]) => void (err += `${a.join(' ')}\n`);
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
+  try {
+    return { code: await main(['node', 'macao-ocr', ...args]), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stdout.write = write;
+    process.exitCode = undefined;
+    process.env = saved;
+  }
+}
+
+describe('operator commands: status, report, retry, resume', () => {
+  let p: Pipeline;
+  let runId: string;
+  let fronts: number;
+
+  beforeAll(async () => {
+    p = await startPipeline({ redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') });
+    const objs = await p.upload('ops/', { count: 6, faults: true, seed: 31 });
+    fronts = objs.filter((o) => o.kind === 'card' && o.side === 'front').length;
+    // One card is made to fail: its every call gets OcrFailed until we lift the fault.
+    p.emulator.configure({ faults: { 'FailedOperation.OcrFailed': 1 } });
+    const w = await p.startWorker({ quickRetries: 0 });
+    const run = await p.enqueue('ops/card-000000', { jobOptions: { attempts: 1 } });
+    await p.drained();
+    p.emulator.configure({ faults: {} });
+    runId = run.runId!;
+    await p.enqueue('ops/', { runId }).catch(() => undefined);
+    await p.drained();
+    await w.close();
+  });
+  afterAll(async () => p?.close());
+
+  it('status --json answers the documented shape', async () => {
+    const r = await cli(p, ['status', runId, '--json']);
+    expect(r.code).toBe(0);
+    const st = JSON.parse(r.out);
+    expect(Object.keys(st)).toEqual(
+      expect.arrayContaining(['run', 'state', 'counts', 'effectiveQps', 'paused', 'pausedReason']),
+    );
+    expect(st.run).toBe(runId);
+    expect(st.counts).toEqual({
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+      recognized: fronts,
+      rejected: 3,
+      failed: 1,
+      skipped: 2,
+    });
+    expect(st.paused).toBe(false);
+    expect(st.effectiveQps).toBeGreaterThan(0);
+  });
+
+  it('report --format jsonl gives one record per card in the contract shape, --outcome filters', async () => {
+    const r = await cli(p, ['report', runId, '--format', 'jsonl']);
+    const recs = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(recs).toHaveLength(fronts + 1 + 3 + 2);
+    for (const rec of recs) {
+      expect(Object.keys(rec)).toEqual(
+        expect.arrayContaining([
+          'run',
+          'bucket',
+          'frontKey',
+          'backKey',
+          'etag',
+          'outcome',
+          'reason',
+          'errorCode',
+          'attempts',
+          'apiCalls',
+          'warnings',
+          'checks',
+          'fields',
+        ]),
+      );
+      expect(rec.fields === null).toBe(rec.outcome !== 'recognized');
+    }
+    const failed = await cli(p, ['report', runId, '--format', 'jsonl', '--outcome', 'failed']);
+    const f = failed.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(f).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        errorCode: 'FailedOperation.OcrFailed',
+        frontKey: 'ops/card-000000_front.jpg',
+      }),
+    ]);
+  });
+
+  it('report --format csv --out FILE writes a file, and the table shows the summary', async () => {
+    const file = join(tmpdir(), `macao-ocr-report-${process.pid}.csv`);
+    try {
+      const r = await cli(p, ['report', runId, '--format', 'csv', '--out', file]);
+      expect(r.code).toBe(0);
+      const lines = readFileSync(file, 'utf8').trim().split('\r\n');
+      expect(lines[0]).toMatch(/^run,versionId,bucket,frontKey/);
+      expect(lines).toHaveLength(fronts + 1 + 3 + 2 + 1);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    const t = await cli(p, ['report', runId]);
+    expect(t.out).toMatch(/recognized\s+\d+/);
+    expect(t.out).toContain('FailedOperation.OcrFailed');
+  });
+
+  it('retry puts the failed card back; a worker then recognizes it', async () => {
+    const r = await cli(p, ['retry', runId, '--code', 'FailedOperation.OcrFailed']);
+    expect(r.out).toContain('1 failed cards queued again');
+    expect(await p.queue.getWaitingCount()).toBe(1);
+    const w = await p.startWorker();
+    await p.drained();
+    await w.close();
+    expect((await outcomes(p.store, runId)).failed).toBeUndefined();
+    const again = await cli(p, ['retry', runId]);
+    expect(again.out).toContain('has no failed cards');
+  });
+
+  it('resume clears a pause', async () => {
+    await p.queue.pause();
+    await p.redis.set(
+      p.queue.toKey('paused-reason'),
+      JSON.stringify({ code: 'AuthFailure.SecretIdNotFound', hint: 'x', runId, at: '' }),
+    );
+    const st = JSON.parse((await cli(p, ['status', runId, '--json'])).out);
+    expect(st.paused).toBe(true);
+    expect(st.pausedReason).toContain('AuthFailure.SecretIdNotFound');
+    const r = await cli(p, ['resume']);
+    expect(r.out).toContain('resumed (it was paused for AuthFailure.SecretIdNotFound)');
+    expect(await p.queue.isPaused()).toBe(false);
+  });
+
+  it('names an unknown run clearly', async () => {
+    const r = await cli(p, ['status', 'r-nope', '--json']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no run `r-nope` in the results store');
+  });
+});

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, loadDotEnv, parseConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { createWorkerMetrics, type MetricsServer, serveMetrics } from '../metrics/index.js';
 import { openOcrClient, openServices } from '../services.js';
 import { createS3Client } from '../storage/s3.js';
 import type { CardWorkerOptions } from '../worker/startWorker.js';
@@ -77,16 +78,36 @@ export function registerWorkCommand(program: Command): void {
   addWorkFlags(
     program
       .command('work')
-      .description('a long-running worker: takes card jobs and calls the OCR API at the shared rate'),
-  ).action(async (o: WorkFlags) => {
+      .description('a long-running worker: takes card jobs and calls the OCR API at the shared rate')
+      .option('--metrics-port <N>', 'serve Prometheus metrics at http://ADDR:N/metrics (default: none)')
+      .option(
+        '--metrics-host <ADDR>',
+        'interface of --metrics-port; unauthenticated: loopback, or a private network only',
+        '127.0.0.1',
+      ),
+  ).action(async (o: WorkFlags & { metricsPort?: string; metricsHost?: string }) => {
     loadDotEnv();
     const config = parseConfig();
     const wopts = workerOptionsFrom(config, o);
     const graceMs = intOption('--grace-ms', o.graceMs ?? '30000', 0);
+    const metricsPort = o.metricsPort ? intOption('--metrics-port', o.metricsPort, 0, 65535) : undefined;
     const log = createLogger({ name: 'worker', level: config.logLevel });
     const client = openOcrClient(config);
     const services = await openServices(config);
+    const metrics = metricsPort === undefined ? undefined : createWorkerMetrics();
+    let metricsServer: MetricsServer | undefined;
     try {
+      // Before the worker: a port already taken stops the process before it takes a card.
+      if (metrics && metricsPort !== undefined) {
+        const host = o.metricsHost ?? '127.0.0.1';
+        metricsServer = await serveMetrics(metrics.registry, { port: metricsPort, host }).catch(
+          (e: unknown) => {
+            throw new Error(
+              `--metrics-port ${metricsPort}: cannot listen on ${host}: ${(e as Error).message}`,
+            );
+          },
+        );
+      }
       const lockMs = intOption('--lock-ms', o.lockMs ?? '30000', 1000);
       const worker = await startCardWorker({
         ...wopts,
@@ -98,13 +119,16 @@ export function registerWorkCommand(program: Command): void {
         store: services.store,
         client,
         logger: log,
+        ...(metrics ? { onCall: metrics.onCall, onOutcome: metrics.onOutcome } : {}),
       });
+      metrics?.attach(worker);
       log.info(
         {
           qps: wopts.qps,
           imageMode: wopts.imageMode,
           concurrency: worker.concurrency,
           endpoint: client.endpoint,
+          ...(metricsServer ? { metrics: metricsServer.url } : {}),
         },
         'worker started',
       );
@@ -112,6 +136,7 @@ export function registerWorkCommand(program: Command): void {
       await worker.close(graceMs);
       log.info('worker stopped');
     } finally {
+      await metricsServer?.close();
       client.close();
       await services.close();
     }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadDotEnv } from '../config.js';
 import { registerConfigCommand } from './configCommand.js';
+import { registerDashboardCommand } from './dashboardCommand.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerEmulatorCommand } from './emulatorCommand.js';
 import { registerEnqueueCommand } from './enqueueCommand.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerReportCommand(program);
   registerRetryCommands(program);
+  registerDashboardCommand(program);
   registerEmulatorCommand(program);
   registerSamplesCommand(program);
   registerConfigCommand(program);

@@ -57,6 +57,34 @@ export interface Config {
   logLevel: string;
 }
 
+/**
+ * Every environment variable {@link parseConfig} reads. The AWS SDK reads its own credential
+ * chain besides (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_PROFILE`,
+ * ...). Deployment files are checked against this list (test/compose.test.ts), and the list
+ * against this file.
+ */
+export const CONFIG_VARIABLES = [
+  'REDIS_URL',
+  'DATABASE_URL',
+  'MACAO_OCR_DATA_DIR',
+  'MACAO_OCR_QUEUE',
+  'S3_ENDPOINT',
+  'S3_FORCE_PATH_STYLE',
+  'S3_PRESIGN_ENDPOINT',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'TENCENTCLOUD_SECRET_ID',
+  'TENCENTCLOUD_SECRET_KEY',
+  'TENCENTCLOUD_SESSION_TOKEN',
+  'OCR_ENDPOINT',
+  'OCR_REGION',
+  'OCR_QPS',
+  'OCR_IMAGE_MODE',
+  'OCR_TIMEOUT_MS',
+  'OCR_PROXY',
+  'LOG_LEVEL',
+] as const;
+
 /** A configuration error: the CLI exits with code 2 and prints the message as is. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

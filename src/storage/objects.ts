@@ -92,7 +92,8 @@ export async function readObject(
       );
     }
     const bytes = await out.Body?.transformToByteArray();
-    return Buffer.from(bytes ?? new Uint8Array());
+    // A view on the SDK's bytes, not a copy: an inline image is held once less.
+    return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.alloc(0);
   } catch (e) {
     throw describeS3Error(e, `reading s3://${bucket}/${key}`);
   }

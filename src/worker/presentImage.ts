@@ -94,8 +94,8 @@ async function inlineSide(
 
 /**
  * Builds the request for one card in the given mode. In the inline modes the image bytes are
- * held under the byte budget: about four times the object's size (the bytes, their Base64, the
- * JSON body and the SDK's copy of it).
+ * held under the byte budget: six times the object's size, as measured (bench/worker): the bytes,
+ * their Base64, the JSON body, the SDK's serialisation of it and the request buffers.
  */
 export async function presentCard(
   ctx: PresentContext,
@@ -114,7 +114,7 @@ export async function presentCard(
       downscaled: false,
     };
   }
-  const estimate = 4 * ((job.frontBytes ?? 1024 * 1024) + (job.backBytes ?? 0));
+  const estimate = 6 * ((job.frontBytes ?? 1024 * 1024) + (job.backBytes ?? 0));
   const release = await ctx.budget.acquire(estimate);
   try {
     const force = mode === 'downscaled';

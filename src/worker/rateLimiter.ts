@@ -16,7 +16,7 @@ export interface RateLimiterOptions {
   maxQps: number;
   /** The floor the rate never drops below; default max(0.2, maxQps / 50). */
   minQps?: number;
-  /** Additive increase in requests per second, per second; default maxQps / 20 (back from half in ~10 s). */
+  /** Additive increase in requests per second, per second; default maxQps / 10 (back from 0.8× in 2 s). */
   increasePerSec?: number;
   /** A throttle within this many ms of the previous decrease is the same event; default 1,000. */
   decreaseCooldownMs?: number;
@@ -76,30 +76,27 @@ export class RateLimiter {
     this.key = opts.key;
     const maxQps = opts.maxQps * (1 - (opts.safetyMargin ?? 0.03));
     const minQps = Math.min(maxQps, opts.minQps ?? Math.max(0.2, opts.maxQps / 50));
-    this.args = [maxQps, minQps, opts.increasePerSec ?? opts.maxQps / 20];
+    this.args = [maxQps, minQps, opts.increasePerSec ?? opts.maxQps / 10];
     this.cooldownMs = opts.decreaseCooldownMs ?? 1000;
   }
 
   /** Reserves the next slot and waits for it. Rejects if the signal aborts first (the slot is lost: safe). */
   async acquire(signal?: AbortSignal): Promise<void> {
-    const [wait] = (await this.redis.eval(ACQUIRE, 1, this.key, ...this.args)) as [string, string];
-    const ms = Number(wait);
-    if (ms <= 0) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // A process that stalls (CPU starvation, a GC pause, a burst of jobs at start-up) wakes its
+    // overdue calls all at once, and they would reach the provider bunched together, above the
+    // rate. A call that wakes more than half a slot late gives its slot up and takes a new one.
+    for (let tries = 0; ; tries++) {
+      const t0 = Date.now();
+      const [wait, rate] = (await this.redis.eval(ACQUIRE, 1, this.key, ...this.args)) as [string, string];
+      const ms = Number(wait);
+      if (ms > 0) await sleep(ms, signal);
+      const late = Date.now() - (t0 + Math.max(0, ms));
+      if (late <= Math.max(15, 500 / Number(rate)) || tries >= 3) return;
+    }
   }
 
   /** The API said the rate is too high: every worker slows down (multiplicative decrease). */
-  async throttled(factor = 0.7): Promise<number> {
+  async throttled(factor = 0.8): Promise<number> {
     return Number(await this.redis.eval(DECREASE, 1, this.key, ...this.args, factor, this.cooldownMs));
   }
 
@@ -115,4 +112,18 @@ export class RateLimiter {
     if (!rate || !at) return maxQ;
     return Math.max(minQ, Math.min(maxQ, Number(rate) + (inc * (Date.now() - Number(at))) / 1000));
   }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason ?? new Error('aborted'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

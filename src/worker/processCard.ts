@@ -99,20 +99,21 @@ export async function processCard(
     calls.push(rec);
     ctx.onCall?.(rec);
     // Each call goes to the ledger as soon as it is made, so a crash loses none of them.
+    // Retried like the outcome below: a dropped store connection (a PostgreSQL restart, a
+    // terminated backend) used to lose the record of a paid call, found by the chaos tests.
+    const row = {
+      versionId,
+      runId: data.runId,
+      requestId: rec.requestId,
+      code: rec.code,
+      latencyMs: rec.latencyMs,
+      billed: rec.code === 'OK' || ruleFor(rec.code).billed === true,
+      calledAt: new Date(rec.startedAt),
+    };
     callWrites.push(
-      ctx.store
-        .recordApiCalls([
-          {
-            versionId,
-            runId: data.runId,
-            requestId: rec.requestId,
-            code: rec.code,
-            latencyMs: rec.latencyMs,
-            billed: rec.code === 'OK' || ruleFor(rec.code).billed === true,
-            calledAt: new Date(rec.startedAt),
-          },
-        ])
-        .catch((e: unknown) => log.warn({ err: coerce(e) }, 'could not record an API call')),
+      pRetry(() => ctx.store.recordApiCalls([row]), { retries: 8, minTimeout: 250, maxTimeout: 4000 }).catch(
+        (e: unknown) => log.warn({ err: coerce(e) }, 'could not record an API call'),
+      ),
     );
     if (rec.code !== 'OK')
       void ctx.breaker.observe(ruleFor(rec.code).action === 'retry').catch(() => undefined);

@@ -136,6 +136,10 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     },
   );
   worker.on('error', (err) => log.error({ err }, 'worker error (Redis connection?); BullMQ reconnects'));
+  // Without a listener BullMQ prints a Queue's errors with console.error: raw multi-line text on
+  // stderr for every reconnect attempt of a Redis outage (seen in the chaos tests). The worker's
+  // listener above already reports the outage; these are kept for debugging.
+  queue.on('error', (err) => log.debug({ err }, 'queue connection error; ioredis reconnects'));
   await worker.waitUntilReady();
 
   const tuner =

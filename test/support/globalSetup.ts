@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { freePort } from '../../src/net.js';
+import { startThrowawayPostgres } from './services.js';
 
 /**
  * Services every test file may use. `REDIS_URL` is used as given; otherwise a throwaway
@@ -57,55 +58,6 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide('databaseUrl', databaseUrl);
   return () => {
     for (const c of cleanups.reverse()) c();
-  };
-}
-
-/**
- * A throwaway PostgreSQL cluster (trust auth, loopback only, fsync off), as STACK.md describes:
- * initdb and pg_ctl from Debian's PostgreSQL, run as the `postgres` user when we are root.
- */
-async function startThrowawayPostgres(): Promise<{ url: string; stop: () => void }> {
-  const bin = ['15', '16', '17', '14']
-    .map((v) => `/usr/lib/postgresql/${v}/bin`)
-    .find((d) => spawnSync('test', ['-x', `${d}/initdb`]).status === 0);
-  if (!bin) {
-    throw new Error(
-      'The store tests need PostgreSQL: set TEST_DATABASE_URL=postgres://..., or install it (apt-get install -y postgresql) so a throwaway cluster can be started.',
-    );
-  }
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'macao-ocr-test-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]): void => {
-    const r = asRoot
-      ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' })
-      : spawnSync(cmd, args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
-  };
-  if (asRoot) execFileSync('chown', ['postgres:postgres', dir]);
-  const data = join(dir, 'data');
-  run(`${bin}/initdb`, ['-D', data, '--auth=trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
-  run(`${bin}/pg_ctl`, [
-    '-D',
-    data,
-    '-l',
-    join(dir, 'server.log'),
-    '-w',
-    'start',
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
-  ]);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: () => {
-      spawnSync(
-        asRoot ? 'runuser' : `${bin}/pg_ctl`,
-        asRoot
-          ? ['-u', 'postgres', '--', `${bin}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']
-          : ['-D', data, '-m', 'immediate', 'stop'],
-      );
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }
 

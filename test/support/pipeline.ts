@@ -12,7 +12,7 @@ import type { ResultsStore } from '../../src/results/store.js';
 import { type LocalS3Server, startLocalS3Server } from '../../src/storage/localS3Server.js';
 import { createS3Client, putObject } from '../../src/storage/s3.js';
 import { type CardWorker, type CardWorkerOptions, startCardWorker } from '../../src/worker/startWorker.js';
-import { openTestStore } from './store.js';
+import { type Backend, openTestStore } from './store.js';
 
 export const CREDENTIAL = { secretId: 'AKIDtestpipeline0001', secretKey: 'test-secret-key-pipeline' };
 
@@ -45,6 +45,10 @@ export async function startPipeline(opts: {
   redisUrl: string;
   databaseUrl: string;
   emulator?: EmulatorOptions;
+  /** The results store: embedded PGlite (default), or PostgreSQL at `databaseUrl`. */
+  backend?: Backend;
+  /** The store's schema; default a fresh one. */
+  schema?: string;
 }): Promise<Pipeline> {
   const bucket = `pipe-${randomBytes(4).toString('hex')}`;
   const s3server = await startLocalS3Server({ buckets: [bucket] });
@@ -54,10 +58,16 @@ export async function startPipeline(opts: {
     credentials: s3server.credentials,
   });
   const emulator = await startEmulator({ credentials: [CREDENTIAL], ...opts.emulator });
-  const { store, cleanup, dataDir } = await openTestStore('pglite', opts.databaseUrl);
+  const { store, cleanup, dataDir } = await openTestStore(
+    opts.backend ?? 'pglite',
+    opts.databaseUrl,
+    opts.schema,
+  );
   const redis = createRedis(opts.redisUrl);
   const queueName = `test-${randomBytes(6).toString('hex')}`;
   const queue = new Queue<CardJobData>(queueName, { connection: redis, prefix: DEFAULT_QUEUE_PREFIX });
+  // A Redis outage (test/chaos) must not print every reconnect attempt of the test's own queue.
+  queue.on('error', () => undefined);
   const client = createOcrClient({ ...CREDENTIAL, endpoint: emulator.url, timeoutMs: 10_000 });
   const workers: CardWorker[] = [];
   const p: Pipeline = {

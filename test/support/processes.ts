@@ -1,6 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Pipeline } from './pipeline.js';
 import { CREDENTIAL } from './pipeline.js';
+
+/** The CLI's entry point, by absolute path, so that a child may run in any working directory. */
+export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
+/** tsx's loader by URL: `--import tsx` would be resolved from the child's working directory. */
+export const TSX = new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url).href;
 
 /** A `macao-ocr work` process on the pipeline's queue, store, bucket and emulator. */
 export interface WorkerProcess {
@@ -14,8 +20,10 @@ export function spawnWorker(
   p: Pipeline,
   args: string[] = [],
   env: Record<string, string> = {},
+  opts: { cwd?: string } = {},
 ): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'work', ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, BIN, 'work', ...args], {
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
     env: {
       ...process.env,
       REDIS_URL: p.redisUrl,

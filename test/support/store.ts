@@ -11,9 +11,11 @@ export type Backend = 'pglite' | 'postgres';
 export async function openTestStore(
   backend: Backend,
   databaseUrl: string,
+  /** Default: a fresh `t_...` schema. A test that owns its PostgreSQL server may use `public`. */
+  schemaName?: string,
 ): Promise<{ store: ResultsStore; dataDir: string; schema: string; cleanup: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'macao-ocr-test-store-'));
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const schema = schemaName ?? `t_${randomBytes(6).toString('hex')}`;
   const store = await ResultsStore.open(
     backend === 'postgres' ? { databaseUrl, dataDir, schema } : { dataDir, schema },
   );

@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
+import { dumpQueueKeys, findLeaks } from './support/leaks.js';
+import { CREDENTIAL, type Pipeline, startPipeline } from './support/pipeline.js';
+import { BIN, spawnWorker, TSX, type WorkerProcess } from './support/processes.js';
+import { type CachedSample, fronts, sampleSet, uploadSamples } from './support/specimenCache.js';
+
+const run = promisify(execFile);
+/** Base64 runs this long are image data (a portrait, a scan), never anything a log or job needs. */
+const IMAGE_DATA = /[A-Za-z0-9+/]{200,}/;
+
+/**
+ * Leaks: after a run with transient faults, bad inputs and portraits, what Redis holds, what every
+ * process logged (at trace level), and where files went. A card's data may go to the results
+ * store, to the portrait prefix and to the export file the user named: nowhere else.
+ */
+describe('leaks', () => {
+  let p: Pipeline;
+  let samples: CachedSample[];
+  let work: string;
+  let tmp: string;
+  const procs: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    p = await startPipeline({
+      redisUrl: inject('redisUrl'),
+      databaseUrl: inject('databaseUrl'),
+      emulator: { latencyMs: [20, 80], faults: { 'FailedOperation.OcrFailed': 0.2, drop: 0.05 } },
+    });
+    samples = await sampleSet({ count: 40, seed: 4040, faults: true, backRatio: 0.5 });
+    await uploadSamples(p.s3, p.bucket, 'in/', samples);
+    work = mkdtempSync(join(tmpdir(), 'macao-ocr-leaks-cwd-'));
+    tmp = mkdtempSync(join(tmpdir(), 'macao-ocr-leaks-tmp-'));
+  }, 120_000);
+  afterAll(async () => {
+    for (const w of procs) w.child.kill('SIGKILL');
+    await p?.close();
+    rmSync(work, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('no card field, secret, URL signature or image data in Redis or any log; files only where configured', {
+    timeout: 120_000,
+  }, async () => {
+    const runRes = await p.enqueue('in/');
+    const env = { LOG_LEVEL: 'trace', TMPDIR: tmp };
+    const w = spawnWorker(
+      p,
+      ['--qps', '50', '--concurrency', '8', '--portraits', `s3://${p.bucket}/portraits/`],
+      env,
+      { cwd: work },
+    );
+    procs.push(w);
+    await p.drained(90_000);
+    const redis = await dumpQueueKeys(p.redis, DEFAULT_QUEUE_PREFIX, p.queueName);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    const exportFile = join(work, 'cards.jsonl');
+    const report = await run(
+      process.execPath,
+      ['--import', TSX, BIN, 'report', runRes.runId!, '--format', 'jsonl', '--out', 'cards.jsonl'],
+      {
+        cwd: work,
+        env: {
+          ...process.env,
+          ...env,
+          REDIS_URL: p.redisUrl,
+          MACAO_OCR_QUEUE: p.queueName,
+          MACAO_OCR_DATA_DIR: p.dataDir,
+        },
+      },
+    );
+
+    const truths = samples.flatMap((o) => (o.truth && o.side === 'front' ? [o.truth.fields] : []));
+    const sources = {
+      secrets: [CREDENTIAL.secretKey, p.s3server.credentials.secretAccessKey],
+      cards: truths,
+    };
+    const logs = `${w.output()}\n${report.stdout}\n${report.stderr}`;
+    const recognized = await p.store.pool.query<{ version_id: string }>(
+      `SELECT version_id FROM cards WHERE run_id = $1 AND outcome = 'recognized'`,
+      [runRes.runId],
+    );
+    const objects: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await p.s3.send(new ListObjectsV2Command({ Bucket: p.bucket, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) objects.push(o.Key!);
+      token = page.NextContinuationToken;
+    } while (token);
+    const portraits = objects.filter((k) => k.startsWith('portraits/')).sort();
+    const exported = readFileSync(exportFile, 'utf8');
+    const figures = {
+      redisKeys: redis.keys,
+      redisLeaks: findLeaks(redis.text, sources).length,
+      logLines: logs.split('\n').length,
+      logLeaks: findLeaks(logs, sources).length,
+      portraits: portraits.length,
+      recognized: recognized.rows.length,
+      otherNewObjects: objects.filter((k) => !k.startsWith('in/') && !k.startsWith('portraits/')).length,
+      filesInCwd: readdirSync(work, { recursive: true }).length,
+      filesInTmp: ownTmpFiles(tmp).length,
+      exportedLines: exported.trim().split('\n').length,
+    };
+    console.error(`LEAKS ${JSON.stringify(figures)}`);
+
+    expect(redis.text.includes('in/fault-')).toBe(true); // failed jobs of the rejected inputs are kept a day
+    expect(findLeaks(redis.text, sources)).toEqual([]);
+    expect(IMAGE_DATA.test(redis.text)).toBe(false);
+    expect(logs.includes('"msg":"card done"')).toBe(true);
+    expect(findLeaks(logs, sources)).toEqual([]);
+    expect(IMAGE_DATA.test(logs)).toBe(false);
+    // Portraits: one per recognized card, under the configured prefix only.
+    expect(portraits).toEqual(recognized.rows.map((r) => `portraits/${r.version_id}.jpg`).sort());
+    expect(figures.otherNewObjects).toBe(0);
+    expect(objects.filter((k) => k.startsWith('in/')).length).toBe(samples.length);
+    // The export went to the named file only; nothing else in the working directory or TMPDIR.
+    expect(readdirSync(work, { recursive: true })).toEqual(['cards.jsonl']);
+    expect(ownTmpFiles(tmp)).toEqual([]);
+    // The export holds the card data (that is its point), and names each recognized card's fields.
+    expect(findLeaks(exported, { cards: truths }).length).toBeGreaterThan(0);
+    expect(fronts(samples).length).toBeGreaterThan(0);
+  });
+});
+
+/** What the processes left in their TMPDIR, apart from tsx's compile cache (the tests run the TypeScript sources; the installed program does not). */
+function ownTmpFiles(dir: string): string[] {
+  return readdirSync(dir).filter((f) => !f.startsWith('tsx-'));
+}

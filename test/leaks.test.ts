@@ -6,14 +6,12 @@ import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
-import { dumpQueueKeys, findLeaks } from './support/leaks.js';
+import { dumpQueueKeys, findLeaks, IMAGE_DATA } from './support/leaks.js';
 import { CREDENTIAL, type Pipeline, startPipeline } from './support/pipeline.js';
 import { BIN, spawnWorker, TSX, type WorkerProcess } from './support/processes.js';
 import { type CachedSample, fronts, sampleSet, uploadSamples } from './support/specimenCache.js';
 
 const run = promisify(execFile);
-/** Base64 runs this long are image data (a portrait, a scan), never anything a log or job needs. */
-const IMAGE_DATA = /[A-Za-z0-9+/]{200,}/;
 
 /**
  * Leaks: after a run with transient faults, bad inputs and portraits, what Redis holds, what every

@@ -84,6 +84,7 @@ describe('chaos: kill -9 of worker processes', () => {
     expect(logs.includes('"msg":"card done"')).toBe(true);
     const sources = {
       secrets: [CREDENTIAL.secretKey, p.s3server.credentials.secretAccessKey],
+      imageData: true,
       cards: truths,
     };
     expect(findLeaks(logs, sources)).toEqual([]);

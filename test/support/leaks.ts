@@ -10,7 +10,12 @@ export interface LeakSources {
   secrets?: readonly string[];
   /** The card fields of the specimens processed (their ground truth). */
   cards?: readonly MacaoCardFields[];
+  /** Also report long Base64 runs (image data). */
+  imageData?: boolean;
 }
+
+/** Base64 runs this long are image data (a portrait, a scan), never anything a log or a job needs. */
+export const IMAGE_DATA = /[A-Za-z0-9+/]{200,}/;
 
 /** Query parameters of a presigned S3 URL, or of a TC3 signature. */
 export const URL_SIGNATURE = /X-Amz-Signature|X-Amz-Credential|Signature=/i;
@@ -42,6 +47,7 @@ export function findLeaks(text: string, sources: LeakSources): string[] {
   const sig = URL_SIGNATURE.exec(text);
   if (sig) found.push(`URL signature: …${text.slice(Math.max(0, sig.index - 40), sig.index + 40)}…`);
   for (const v of cardFieldLeaks(text, sources.cards ?? [])) found.push(`card field ${JSON.stringify(v)}`);
+  if (sources.imageData && IMAGE_DATA.test(text)) found.push('image data (a long Base64 run)');
   return found;
 }
 

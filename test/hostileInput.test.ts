@@ -82,7 +82,6 @@ describe('hostile input through the pipeline', () => {
     for (const key of keys) {
       const c = await cardImage(++n);
       await putObject(p.s3, p.bucket, key, c.body, 'image/jpeg');
-      expect.soft(key).toBeTruthy();
       expected.set(key, { outcome: 'recognized', code: null, fields: c.fields });
     }
     // Images that lie about their type: the API decodes the bytes, not the name or the header.

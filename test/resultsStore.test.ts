@@ -217,6 +217,26 @@ describe.each<Backend>(['pglite', 'postgres'])('results store on %s', (backend) 
     expect(s?.counts).toMatchObject({ pending: 2, skipped: 1 });
   });
 
+  it('finds a call already in the ledger, so a retried write does not append it twice', async () => {
+    const call = {
+      versionId: seen(6100).versionId,
+      runId: 'r-ledger',
+      code: 'OK',
+      latencyMs: 120,
+      billed: true,
+      calledAt: new Date('2026-11-29T03:00:00.123Z'),
+      requestId: 'req-6100',
+    };
+    expect(await store.hasApiCall(call)).toBe(false);
+    await store.recordApiCalls([call]);
+    expect(await store.hasApiCall(call)).toBe(true);
+    expect(await store.hasApiCall({ ...call, calledAt: new Date('2026-11-29T03:00:00.124Z') })).toBe(false);
+    expect(await store.hasApiCall({ ...call, requestId: undefined })).toBe(false);
+    const noId = { ...call, code: 'ClientError.Network', requestId: undefined };
+    await store.recordApiCalls([noId]);
+    expect(await store.hasApiCall(noId)).toBe(true);
+  });
+
   it('summarises a run for operators', async () => {
     const run3 = (await store.createRun({ sources: ['s3://cards/r3/'] })).id;
     const cards = Array.from({ length: 6 }, (_, i) => seen(5000 + i));

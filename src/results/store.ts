@@ -157,6 +157,19 @@ export class ResultsStore {
     }
   }
 
+  /**
+   * Whether this call is in the ledger already: a retried write whose first try committed before
+   * its connection dropped must not append the call twice.
+   */
+  async hasApiCall(call: ApiCallRow): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      `SELECT 1 FROM api_calls WHERE version_id = $1 AND called_at = $2 AND code = $3
+         AND request_id IS NOT DISTINCT FROM $4 LIMIT 1`,
+      [call.versionId, call.calledAt, call.code, call.requestId ?? null],
+    );
+    return rows.length > 0;
+  }
+
   // --- the ledger ---
 
   /** Which of these versions are already recognized: one round trip per batch. */

@@ -110,10 +110,16 @@ export async function processCard(
       billed: rec.code === 'OK' || ruleFor(rec.code).billed === true,
       calledAt: new Date(rec.startedAt),
     };
+    // A retry looks for the row first: the try before may have committed before its connection dropped.
+    let tries = 0;
     callWrites.push(
-      pRetry(() => ctx.store.recordApiCalls([row]), { retries: 8, minTimeout: 250, maxTimeout: 4000 }).catch(
-        (e: unknown) => log.warn({ err: coerce(e) }, 'could not record an API call'),
-      ),
+      pRetry(
+        async () => {
+          if (tries++ > 0 && (await ctx.store.hasApiCall(row))) return;
+          await ctx.store.recordApiCalls([row]);
+        },
+        { retries: 8, minTimeout: 250, maxTimeout: 4000 },
+      ).catch((e: unknown) => log.warn({ err: coerce(e) }, 'could not record an API call')),
     );
     if (rec.code !== 'OK')
       void ctx.breaker.observe(ruleFor(rec.code).action === 'retry').catch(() => undefined);

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildProgram } from '../src/cli/main.js';
@@ -177,6 +178,22 @@ describe('docker-compose.yml', () => {
     }
     // The bucket the run reads is the one minio-init creates.
     expect(command(services['minio-init']!).join(' ')).toContain('mc mb --ignore-existing local/cards');
+  });
+
+  it("healthchecks are lists of strings, and the emulator's `node -e` check is valid JavaScript", () => {
+    for (const [name, s] of Object.entries(services)) {
+      const test = s.healthcheck?.test;
+      if (test === undefined) continue;
+      expect(Array.isArray(test), name).toBe(true);
+      for (const part of test as unknown[])
+        expect(typeof part, `${name}: ${JSON.stringify(part)}`).toBe('string');
+    }
+    const test = services.emulator!.healthcheck!.test as string[];
+    expect(test.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+    expect(() => new Script(test[3]!)).not.toThrow();
+    expect(test[3]).toContain(
+      `:${command(services.emulator!)[command(services.emulator!).indexOf('--port') + 1]}/`,
+    );
   });
 
   it('publishes ports on loopback only', () => {

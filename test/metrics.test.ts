@@ -1,6 +1,13 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createWorkerMetrics, type MetricsServer, serveMetrics } from '../src/metrics/index.js';
 import { freePort } from '../src/net.js';
+import { enqueueRun } from '../src/producer/enqueueRun.js';
+import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
 import type { CardWorker } from '../src/worker/startWorker.js';
 import { outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
 import { spawnWorker, until } from './support/processes.js';
@@ -97,6 +104,7 @@ describe('worker metrics', () => {
       expect(value(s, 'macao_ocr_api_call_duration_seconds_bucket', { le: '+Inf' })).toBe(stats.calls);
 
       // Gauges, read on scrape.
+      expect(value(s, 'macao_ocr_redis_up')).toBe(1);
       // The shared rate (50/s here), less what the rate limiter has taken off and not yet given back.
       expect(value(s, 'macao_ocr_effective_qps')).toBeGreaterThan(0);
       expect(value(s, 'macao_ocr_effective_qps')).toBeLessThanOrEqual(50);
@@ -183,6 +191,98 @@ describe('worker metrics', () => {
       await expect(fetch(url)).rejects.toThrow();
     } finally {
       w.child.kill('SIGKILL');
+    }
+  });
+
+  it('when Redis does not answer, a scrape still answers: Redis gauges unknown, counters kept', async () => {
+    // A Redis of its own, to stop and start again under the worker.
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'macao-ocr-metrics-redis-'));
+    const startRedis = (): void => {
+      execFileSync('redis-server', [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'yes',
+        '--dir',
+        dir,
+        '--pidfile',
+        join(dir, 'redis.pid'),
+        '--logfile',
+        join(dir, 'redis.log'),
+      ]);
+    };
+    const stopRedis = (): void => {
+      spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']);
+    };
+    startRedis();
+    const metrics = createWorkerMetrics({ defaultMetrics: false, redisTimeoutMs: 300 });
+    const server = await serveMetrics(metrics.registry, { port: 0 });
+    let w: CardWorker | undefined;
+    try {
+      await until(() => spawnSync('redis-cli', ['-p', String(port), 'ping']).status === 0, 5000, 'redis');
+      w = await p.startWorker({
+        redisUrl: `redis://127.0.0.1:${port}`,
+        onCall: metrics.onCall,
+        onOutcome: metrics.onOutcome,
+      });
+      metrics.attach(w);
+      let s = await scrape(server.url);
+      expect(value(s, 'macao_ocr_redis_up')).toBe(1);
+      expect(value(s, 'macao_ocr_queue_jobs', { state: 'waiting' })).toBe(0);
+
+      stopRedis();
+      const t0 = Date.now();
+      s = await scrape(server.url);
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect(value(s, 'macao_ocr_redis_up')).toBe(0);
+      expect(value(s, 'macao_ocr_effective_qps')).toBeNaN();
+      expect(s.filter((x) => x.name === 'macao_ocr_queue_jobs')).toEqual([]);
+      expect(value(s, 'macao_ocr_cards_finished_total', { outcome: 'recognized' })).toBe(0);
+      expect(value(s, 'macao_ocr_in_flight_cards')).toBe(0);
+
+      startRedis();
+      await until(
+        async () => value(await scrape(server.url), 'macao_ocr_redis_up') === 1,
+        20_000,
+        'the worker to reconnect',
+      );
+      s = await scrape(server.url);
+      expect(value(s, 'macao_ocr_queue_jobs', { state: 'waiting' })).toBe(0);
+      // And the worker works again, counted. (This also waits until BullMQ's worker is past its
+      // reconnection: closing it in the moment after one hangs, a BullMQ 6.7 quirk of its own.)
+      const redis = createRedis(`redis://127.0.0.1:${port}`);
+      const queue = new Queue<CardJobData>(p.queueName, { connection: redis, prefix: DEFAULT_QUEUE_PREFIX });
+      try {
+        await enqueueRun({
+          sources: [`s3://${p.bucket}/m/card-000002`],
+          s3: p.s3,
+          store: p.store,
+          queue,
+          redis,
+        });
+        await until(
+          async () =>
+            value(await scrape(server.url), 'macao_ocr_cards_finished_total', { outcome: 'recognized' }) ===
+            1,
+          20_000,
+          'a card recognized after the outage',
+        );
+      } finally {
+        await queue.close();
+        redis.disconnect();
+      }
+    } finally {
+      await w?.close(1000);
+      await server.close();
+      stopRedis();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

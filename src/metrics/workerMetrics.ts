@@ -90,14 +90,28 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions = {}): WorkerMetr
   calls.inc({ code: 'OK' }, 0);
 
   new Gauge({
-    name: `${NAME}effective_qps`,
-    help: 'Requests per second all workers may send now (the shared rate after slow-downs)',
+    name: `${NAME}redis_up`,
+    help: 'Whether Redis answered this scrape in time (1) or not (0): the queue and rate gauges are unknown then',
     registers: [registry],
     async collect() {
-      this.reset();
       if (!worker) return;
+      // One small read (the rate limiter's hash) stands for all of them.
+      const answered = await withTimeout(
+        worker.limiter.effectiveQps().then(() => true),
+        redisTimeoutMs,
+      );
+      this.set(answered ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${NAME}effective_qps`,
+    help: 'Requests per second all workers may send now (the shared rate after slow-downs); NaN when Redis does not answer',
+    registers: [registry],
+    async collect() {
+      // An unlabelled gauge cannot be left out of a scrape: NaN says "unknown", 0 would lie.
+      if (!worker) return this.set(Number.NaN);
       const qps = await withTimeout(worker.limiter.effectiveQps(), redisTimeoutMs);
-      if (qps !== undefined) this.set(qps);
+      this.set(qps ?? Number.NaN);
     },
   });
   new Gauge({

@@ -176,11 +176,22 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
           );
           worker.cancelAllJobs('shutdown');
         }, graceMs);
+        // BullMQ 6.7's close() can hang when called just after a Redis reconnect: after the grace
+        // period and a margin for the cancelled cards to go back, stop waiting for it. Redis has
+        // the jobs; a card cut off here is picked up again by the stalled-job check.
+        let hung: NodeJS.Timeout | undefined;
+        const giveUp = new Promise<'hung'>((resolve) => {
+          hung = setTimeout(() => resolve('hung'), graceMs + 10_000);
+        });
         try {
-          await closed;
+          if ((await Promise.race([closed.then(() => 'closed' as const), giveUp])) === 'hung') {
+            log.warn('the worker did not close in time (a Redis reconnect?); closing its connections');
+            void worker.close(true).catch(() => undefined);
+          }
         } finally {
           clearTimeout(timer);
-          await queue.close();
+          clearTimeout(hung);
+          await Promise.race([queue.close(), new Promise((r) => setTimeout(r, 5000))]);
           redis.disconnect();
           workerRedis.disconnect();
         }

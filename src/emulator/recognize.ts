@@ -30,6 +30,10 @@ export async function decodeImage(bytes: Buffer, side: 'front' | 'back'): Promis
   }
   if (meta.format === 'gif') throw failed('GIF is not supported');
   if (meta.format !== 'jpeg' && meta.format !== 'png') throw failed('only PNG and JPEG are supported');
+  // The pixel decode below does not always catch a truncated image: with many decodes at once,
+  // sharp/libvips sometimes loses a truncated JPEG's error (13 of 150 under load here, found by
+  // the chaos tests: a truncated scan was "recognized"). The end marker is checked first.
+  if (!hasEndMarker(bytes, meta.format)) throw failed('premature end of image');
   try {
     await sharp(bytes).stats();
   } catch (thrown) {
@@ -47,6 +51,17 @@ export async function decodeImage(bytes: Buffer, side: 'front' | 'back'): Promis
     height: meta.height ?? 0,
     truth: truthFromXmp(meta.xmpAsString),
   };
+}
+
+/**
+ * Whether the encoded image ends as a whole one does: a JPEG has an EOI marker (FF D9) after its
+ * first scan (inside entropy-coded data FF is always followed by 00 or a restart marker, so FF D9
+ * cannot occur there; an embedded thumbnail's EOI comes before the scan); a PNG has its IEND chunk.
+ */
+export function hasEndMarker(bytes: Buffer, format: 'jpeg' | 'png'): boolean {
+  if (format === 'png') return bytes.lastIndexOf('IEND', undefined, 'latin1') > 8;
+  const sos = bytes.indexOf(Buffer.from([0xff, 0xda]));
+  return sos !== -1 && bytes.lastIndexOf(Buffer.from([0xff, 0xd9])) > sos;
 }
 
 /** The truth of a decoded image if it is a specimen of the expected side; else `ImageNoSpecifiedCard`. */

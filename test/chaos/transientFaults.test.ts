@@ -72,6 +72,15 @@ describe('chaos: 40% transient faults', () => {
         }
       });
     }
+    const faultRows = await p.store.pool.query<{
+      front_key: string;
+      outcome: string;
+      error_code: string | null;
+      id_number: string | null;
+    }>(
+      `SELECT front_key, outcome, error_code, id_number FROM cards WHERE run_id = $1 AND front_key NOT LIKE 'faults/card-%' ORDER BY 1`,
+      [run.runId],
+    );
     const stats = p.emulator.stats();
     const faultCalls = Object.entries(stats.byCode)
       .filter(([code]) => code in FAULTS)
@@ -85,6 +94,9 @@ describe('chaos: 40% transient faults', () => {
       rejectCalls,
       retriesAfterReject,
       downscaledAfterTooLarge,
+      badInputs: Object.fromEntries(
+        faultRows.rows.map((r) => [r.front_key, `${r.outcome} ${r.error_code ?? r.id_number ?? ''}`.trim()]),
+      ),
       wallMs: Date.now() - started,
     });
     expect(recognizedGood.rows[0]?.n).toBe(good.length);

@@ -1,36 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildProgram, main } from '../src/cli/main.js';
+import { buildProgram } from '../src/cli/main.js';
+import { runCli } from './support/cli.js';
 
-/** Runs the CLI in-process and captures what it prints (commander writes help and errors itself). */
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const w1 = process.stdout.write.bind(process.stdout);
-  const w2 = process.stderr.write.bind(process.stderr);
-  const log = console.log;
-  const error = console.error;
-  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => ((err += c), true)) as typeof process.stderr.write;
-  console.log = (...a: unknown[]) => void (out += `${a.join(' ')}\n`);
-  console.error = (...a: unknown[]) => void (err += `${a.join(' ')}\n`);
-  try {
-    const code = await main(['node', 'macao-ocr', ...args]);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-    console.log = log;
-    console.error = error;
-    process.exitCode = undefined;
-    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-    Object.assign(process.env, saved);
-  }
-}
+const cli = runCli;
 
 const COMMANDS = [
   'enqueue',

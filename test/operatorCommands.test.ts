@@ -2,12 +2,12 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { main } from '../src/cli/main.js';
+import { runCli } from './support/cli.js';
 import { CREDENTIAL, outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
 
-/** Runs the CLI in-process against the pipeline's services, capturing stdout. */
-async function cli(p: Pipeline, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const env = {
+/** Runs the CLI in-process against the pipeline's services. */
+function cli(p: Pipeline, args: string[]): ReturnType<typeof runCli> {
+  return runCli(args, {
     REDIS_URL: p.redisUrl,
     MACAO_OCR_QUEUE: p.queueName,
     MACAO_OCR_DATA_DIR: p.dataDir,
@@ -15,26 +15,7 @@ async function cli(p: Pipeline, args: string[]): Promise<{ code: number; out: st
     TENCENTCLOUD_SECRET_ID: CREDENTIAL.secretId,
     TENCENTCLOUD_SECRET_KEY: CREDENTIAL.secretKey,
     LOG_LEVEL: 'silent',
-  };
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  let out = '';
-  let err = '';
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void (out += `${a.join(' ')}\n`);
-  console.error = (...a: unknown[]) => void (err += `${a.join(' ')}\n`);
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
-  try {
-    return { code: await main(['node', 'macao-ocr', ...args]), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stdout.write = write;
-    process.exitCode = undefined;
-    process.env = saved;
-  }
+  });
 }
 
 describe('operator commands: status, report, retry, resume', () => {

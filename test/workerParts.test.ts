@@ -25,8 +25,14 @@ describe('byte budget', () => {
     const b = new ByteBudget(100);
     const r1 = await b.acquire(60);
     const order: string[] = [];
-    const p2 = b.acquire(50).then((r) => (order.push('50'), r));
-    const p3 = b.acquire(10).then((r) => (order.push('10'), r));
+    const p2 = b.acquire(50).then((r) => {
+      order.push('50');
+      return r;
+    });
+    const p3 = b.acquire(10).then((r) => {
+      order.push('10');
+      return r;
+    });
     await new Promise((r) => setTimeout(r, 10));
     expect(order).toEqual([]); // 10 would fit, but waits its turn behind 50
     r1();

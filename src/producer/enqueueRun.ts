@@ -33,7 +33,7 @@ export interface EnqueueOptions {
   pairPattern?: string | undefined;
   /** Keys per listing page; default 1,000. */
   pageSize?: number;
-  /** Jobs per `addBulk`; default 500. */
+  /** Jobs per `addBulk`; default 1,000 (one round trip per listing page). */
   chunkSize?: number;
   /** Job options over {@link DEFAULT_JOB_OPTIONS}. */
   jobOptions?: JobsOptions;
@@ -117,7 +117,7 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
         })
       ).id);
   const jobOptions = { ...DEFAULT_JOB_OPTIONS, ...opts.jobOptions };
-  const chunkSize = opts.chunkSize ?? 500;
+  const chunkSize = opts.chunkSize ?? 1000;
 
   /** Decides paired items against the ledger and the queue, then writes and queues, 1,000 at a time. */
   const settle = async (items: Paired[], fileSkips: SeenCard[]): Promise<void> => {
@@ -189,11 +189,20 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
   try {
     for (const loc of locations) {
       const pairer = new Pairer(pattern, { sorted: true });
-      for await (const page of listObjectPages(opts.s3, loc.bucket, loc.prefix, {
+      const pages = listObjectPages(opts.s3, loc.bucket, loc.prefix, {
         pageSize: opts.pageSize ?? 1000,
         ...(opts.signal ? { signal: opts.signal } : {}),
-      })) {
-        await consume(pairer, page);
+      });
+      // The next page is fetched while this one is settled (ledger, rows, jobs): the producer's
+      // own work overlaps the listing instead of adding to it (bench/producer). One page ahead
+      // at most, so memory still holds two pages, not the listing.
+      let next = pages.next();
+      for (;;) {
+        const page = await next;
+        if (page.done) break;
+        next = pages.next();
+        next.catch(() => undefined); // a listing error surfaces at the next await, not as unhandled
+        await consume(pairer, page.value);
       }
       await settle(pairer.flush(), []);
     }

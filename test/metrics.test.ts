@@ -1,7 +1,3 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createWorkerMetrics, type MetricsServer, serveMetrics } from '../src/metrics/index.js';
@@ -11,6 +7,7 @@ import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queu
 import type { CardWorker } from '../src/worker/startWorker.js';
 import { outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
 import { spawnWorker, until } from './support/processes.js';
+import { startThrowawayRedis } from './support/services.js';
 
 /** One sample of the Prometheus text format: `name{a="x",b="y"} value`. */
 interface Sample {
@@ -196,39 +193,13 @@ describe('worker metrics', () => {
 
   it('when Redis does not answer, a scrape still answers: Redis gauges unknown, counters kept', async () => {
     // A Redis of its own, to stop and start again under the worker.
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'macao-ocr-metrics-redis-'));
-    const startRedis = (): void => {
-      execFileSync('redis-server', [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'yes',
-        '--dir',
-        dir,
-        '--pidfile',
-        join(dir, 'redis.pid'),
-        '--logfile',
-        join(dir, 'redis.log'),
-      ]);
-    };
-    const stopRedis = (): void => {
-      spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']);
-    };
-    startRedis();
+    const own = await startThrowawayRedis();
     const metrics = createWorkerMetrics({ defaultMetrics: false, redisTimeoutMs: 300 });
     const server = await serveMetrics(metrics.registry, { port: 0 });
     let w: CardWorker | undefined;
     try {
-      await until(() => spawnSync('redis-cli', ['-p', String(port), 'ping']).status === 0, 5000, 'redis');
       w = await p.startWorker({
-        redisUrl: `redis://127.0.0.1:${port}`,
+        redisUrl: own.url,
         onCall: metrics.onCall,
         onOutcome: metrics.onOutcome,
       });
@@ -237,7 +208,7 @@ describe('worker metrics', () => {
       expect(value(s, 'macao_ocr_redis_up')).toBe(1);
       expect(value(s, 'macao_ocr_queue_jobs', { state: 'waiting' })).toBe(0);
 
-      stopRedis();
+      own.stop();
       const t0 = Date.now();
       s = await scrape(server.url);
       expect(Date.now() - t0).toBeLessThan(3000);
@@ -247,7 +218,7 @@ describe('worker metrics', () => {
       expect(value(s, 'macao_ocr_cards_finished_total', { outcome: 'recognized' })).toBe(0);
       expect(value(s, 'macao_ocr_in_flight_cards')).toBe(0);
 
-      startRedis();
+      own.start();
       await until(
         async () => value(await scrape(server.url), 'macao_ocr_redis_up') === 1,
         20_000,
@@ -257,7 +228,7 @@ describe('worker metrics', () => {
       expect(value(s, 'macao_ocr_queue_jobs', { state: 'waiting' })).toBe(0);
       // And the worker works again, counted. (This also waits until BullMQ's worker is past its
       // reconnection: closing it in the moment after one hangs, a BullMQ 6.7 quirk of its own.)
-      const redis = createRedis(`redis://127.0.0.1:${port}`);
+      const redis = createRedis(own.url);
       const queue = new Queue<CardJobData>(p.queueName, { connection: redis, prefix: DEFAULT_QUEUE_PREFIX });
       try {
         await enqueueRun({
@@ -281,8 +252,7 @@ describe('worker metrics', () => {
     } finally {
       await w?.close(1000);
       await server.close();
-      stopRedis();
-      rmSync(dir, { recursive: true, force: true });
+      own.destroy();
     }
   });
 });

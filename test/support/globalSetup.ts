@@ -1,11 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { freePort } from '../../src/net.js';
-import { startThrowawayPostgres } from './services.js';
+import { startThrowawayPostgres, startThrowawayRedis } from './services.js';
 
 /**
  * Services every test file may use. `REDIS_URL` is used as given; otherwise a throwaway
@@ -22,31 +18,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
         'The tests need Redis: set REDIS_URL=redis://host:port, or install redis-server (apt-get install -y redis-server) so a throwaway one can be started.',
       );
     }
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'macao-ocr-test-redis-'));
-    execFileSync('redis-server', [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'yes',
-      '--dir',
-      dir,
-      '--pidfile',
-      join(dir, 'redis.pid'),
-      '--logfile',
-      join(dir, 'redis.log'),
-    ]);
-    redisUrl = `redis://127.0.0.1:${port}`;
-    cleanups.push(() => {
-      spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave']);
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const redis = await startThrowawayRedis();
+    redisUrl = redis.url;
+    cleanups.push(() => redis.destroy());
   }
   project.provide('redisUrl', redisUrl);
   let databaseUrl = process.env.TEST_DATABASE_URL;

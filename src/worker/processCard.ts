@@ -39,6 +39,12 @@ export interface CardContext {
   quickMaxMs: number;
   /** Pauses job intake of the whole queue for ms (BullMQ manual rate limit). */
   rateLimitQueue: (ms: number) => Promise<void>;
+  /**
+   * Whether this worker still holds the job's lock. A call can wait on Redis (an outage, the rate
+   * slot) past the lock's expiry, while the stalled-job check hands the card to another worker:
+   * calling then would pay twice. Checked after the rate slot, right before each call.
+   */
+  holdsLock?: (jobId: string, token: string | undefined) => Promise<boolean>;
   /** Observes every call (metrics). */
   onCall?: (record: CallRecord) => void;
   /** Observes every finished card (metrics). */
@@ -188,7 +194,19 @@ export async function processCard(
         try {
           return await ctx.client.recognize(
             { ...presented.request, ...(ctx.portraits ? { config: { retImage: 'portrait' } } : {}) },
-            { signal, beforeCall: (s) => ctx.limiter.acquire(s), onCall },
+            {
+              signal,
+              beforeCall: async (s) => {
+                await ctx.limiter.acquire(s);
+                if (ctx.holdsLock && !(await ctx.holdsLock(versionId, token))) {
+                  throw new OcrError(
+                    CLIENT_CODES.aborted,
+                    'the job lock was lost (another worker has the card)',
+                  );
+                }
+              },
+              onCall,
+            },
           );
         } finally {
           presented.release();

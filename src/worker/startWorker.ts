@@ -97,6 +97,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     quickMinMs: opts.quickMinMs ?? 500,
     quickMaxMs: opts.quickMaxMs ?? 5000,
     rateLimitQueue: (ms) => queue.rateLimit(ms),
+    holdsLock: async (jobId, token) => !token || (await redis.get(queue.toKey(`${jobId}:lock`))) === token,
     onCall: (rec) => {
       latencyMs = latencyMs * 0.9 + rec.latencyMs * 0.1;
       opts.onCall?.(rec);

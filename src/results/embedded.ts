@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -8,8 +10,10 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import type { PGlite } from '@electric-sql/pglite';
 import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
@@ -94,6 +98,49 @@ async function waitServing(pool: pg.Pool, waitMs: number): Promise<boolean> {
   }
 }
 
+/**
+ * PGlite is PostgreSQL compiled to WebAssembly, 9 MB of it. V8 compiles it twice: at once with
+ * its baseline compiler (Liftoff), then again in the background with its optimising one
+ * (TurboFan), and holds both for a while: ~80 MB more resident memory for the serving process
+ * (bench/results-store: an opened store at ~210 MB with both, ~130 MB with Liftoff alone). The
+ * database's work here is small queries and keyset pages over the local disk, where the
+ * optimised code buys little (rows/s side by side in BENCHMARKS.md), so the serving process
+ * keeps Liftoff's code only. V8 reads the flag when it compiles a module, so it takes effect for
+ * modules compiled after this call; it is process-wide, which only concerns other WebAssembly in
+ * this process (Node's HTTP parser), for which Liftoff is equally fine.
+ */
+function compileWasmForMemory(): void {
+  v8.setFlagsFromString('--liftoff-only');
+}
+
+/**
+ * Creating a new PGlite database runs initdb in a second WebAssembly instance inside the first;
+ * the process peaks near 700 MB and keeps ~550 MB resident afterwards (WebAssembly memory is
+ * never given back). So a new directory is initialised by a short-lived child process, and the
+ * serving process opens the finished database like any other. The child loads PGlite's CommonJS
+ * build by absolute path, so it works from any working directory, from src/ and from dist/.
+ */
+async function initdbInChild(pgdata: string): Promise<void> {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const script =
+    'const { PGlite } = require(process.argv[1]);' +
+    'PGlite.create(process.argv[2]).then((db) => db.close()).catch((e) => {' +
+    ' process.stderr.write(String(e && e.message || e)); process.exit(1); });';
+  const { stderr, code } = await new Promise<{ stderr: string; code: number | null }>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--liftoff-only', '-e', script, entry, pgdata], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ stderr: err, code: c }));
+  });
+  if (code !== 0)
+    throw new Error(`creating the database failed (initdb exited ${code}): ${stderr.trim().slice(0, 500)}`);
+}
+
 export async function openEmbedded(dir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
   mkdirSync(dir, { recursive: true });
   const lockPath = join(dir, 'owner.lock');
@@ -150,15 +197,21 @@ async function becomeOwner(
   let server: PGLiteSocketServer | undefined;
   try {
     rmSync(join(socketDir, SOCKET_FILE), { force: true });
-    // PostgreSQL's default 128 MB of shared buffers is most of PGlite's resident memory once a
-    // large run is read (bench/results-store); the pages come from the local disk anyway.
-    // Loaded only by the process that serves the directory: clients (and PostgreSQL users) are
-    // spared its ~40 MB of code.
+    const pgdata = join(dir, 'pgdata');
+    if (!existsSync(join(pgdata, 'PG_VERSION'))) await initdbInChild(pgdata);
+    compileWasmForMemory();
+    // PGlite's code is loaded only by the process that serves the directory: clients (and
+    // PostgreSQL users) are spared its ~40 MB.
     const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
       import('@electric-sql/pglite'),
       import('@electric-sql/pglite-socket'),
     ]);
-    db = await PGlite.create(join(dir, 'pgdata'), { postgresqlconf: 'shared_buffers = 16MB\n' });
+    // PostgreSQL zeroes its shared buffers at start, and WebAssembly memory once touched stays
+    // resident: the default 128 MB was most of PGlite's memory (bench/results-store: an opened
+    // store at ~325 MB; 16 MB took it to ~210 MB, 4 MB to ~120 MB with Liftoff code only).
+    // The pages come from the local disk and the OS caches them; recording and exporting ran
+    // as fast with 4 MB as with 16 MB (BENCHMARKS.md).
+    db = await PGlite.create(pgdata, { postgresqlconf: 'shared_buffers = 4MB\n' });
     server = new PGLiteSocketServer({ db, path: join(socketDir, SOCKET_FILE), maxConnections });
     await server.start();
   } catch (e) {

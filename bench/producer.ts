@@ -11,26 +11,16 @@
 // child, with --openssl-legacy-provider (its continuation tokens use DES).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import ts from 'typescript';
 import { DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
-import { fmt, printTable } from './lib.js';
+import { fmt, printTable, transpileForChildren } from './lib.js';
 import type { EnqueueChildArgs, EnqueueChildResult } from './producer-enqueue.child.js';
 
 const { values: args } = parseArgs({
@@ -57,35 +47,6 @@ const OVERHEAD_BAR = 0.3;
 const GROWTH_TOLERANCE = 0.1;
 const nMin = Math.min(...sizes);
 const nMax = Math.max(...sizes);
-
-/** Transpiles src/ and bench/ to JavaScript in `out` (types stripped, no type check). */
-function transpile(out: string): void {
-  const here = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-      d.isDirectory()
-        ? walk(join(dir, d.name))
-        : d.name.endsWith('.ts') && !d.name.endsWith('.d.ts')
-          ? [join(dir, d.name)]
-          : [],
-    );
-  for (const file of [...walk(join(here, 'src')), ...walk(join(here, 'bench'))]) {
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-    });
-    const dest = join(out, relative(here, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(dest), { recursive: true });
-    writeFileSync(dest, outputText);
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  symlinkSync(join(here, 'node_modules'), join(out, 'node_modules'));
-  symlinkSync(join(here, 'data'), join(out, 'data'));
-}
 
 /** Runs a transpiled child script with plain node and parses the JSON line it prints last. */
 async function child<T>(build: string, script: string, childArgs: string[]): Promise<T> {
@@ -158,7 +119,7 @@ const root = mkdtempSync(join(tmpdir(), 'macao-ocr-bench-producer-'));
 let s3proc: ChildProcess | undefined;
 try {
   const build = join(root, 'js');
-  transpile(build);
+  transpileForChildren(build);
   const s3Dir = join(root, 's3');
   mkdirSync(s3Dir);
   const bucketOf = (n: number) => `bench-producer-${n}`;

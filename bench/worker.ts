@@ -19,26 +19,14 @@
 // itself, `node --import tsx src/cli/bin.ts work`.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  appendFileSync,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import sharp from 'sharp';
-import ts from 'typescript';
 import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../src/emulator/groundTruth.js';
 import { generateCard, renderCard } from '../src/emulator/specimen/index.js';
 import { renderSideRaw } from '../src/emulator/specimen/renderCard.js';
@@ -52,7 +40,7 @@ import { versionId } from '../src/results/cardVersion.js';
 import { ResultsStore } from '../src/results/store.js';
 import { presignGet } from '../src/storage/objects.js';
 import { createS3Client, putObject } from '../src/storage/s3.js';
-import { fmt, printTable } from './lib.js';
+import { fmt, printTable, REPO_ROOT, transpileForChildren } from './lib.js';
 import type { CardChildArgs, CardChildResult } from './worker-card.child.js';
 import type { NoopChildArgs, NoopChildResult } from './worker-noop.child.js';
 
@@ -88,7 +76,6 @@ const MEMORY_CONCURRENCY = 64;
 const BARS = { utilisation: 0.95, throttled: 0.005, cpuMsPerCard: 5, rssMb: 512 };
 const CREDENTIAL = { secretId: 'AKIDbenchworker00001', secretKey: 'bench-worker-secret-key' };
 const BUCKET = 'bench-worker';
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const redisUrl = args['redis-url']!;
 const adminUrl = args['database-url']!;
 
@@ -120,10 +107,10 @@ async function startService<T>(
   nodeFlags: string[],
   serviceArgs: string[],
 ): Promise<{ proc: ChildProcess } & T> {
-  const script = join(repo, 'bench', 'worker-service.child.ts');
+  const script = join(REPO_ROOT, 'bench', 'worker-service.child.ts');
   const proc = track(
     spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...serviceArgs], {
-      cwd: repo,
+      cwd: REPO_ROOT,
       stdio: ['pipe', 'pipe', 'inherit'],
     }),
   );
@@ -132,37 +119,6 @@ async function startService<T>(
     createInterface({ input: proc.stdout! }).once('line', resolve);
   });
   return { proc, ...(JSON.parse(line) as T) };
-}
-
-/**
- * Transpiles src/ and bench/ to plain JavaScript in `out` (types stripped, no type check), so the
- * measured children run as the CLI runs from dist/: the tsx loader alone adds tens of MB of RSS.
- */
-function transpile(out: string): void {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-      d.isDirectory()
-        ? walk(join(dir, d.name))
-        : d.name.endsWith('.ts') && !d.name.endsWith('.d.ts')
-          ? [join(dir, d.name)]
-          : [],
-    );
-  for (const file of [...walk(join(repo, 'src')), ...walk(join(repo, 'bench'))]) {
-    const { outputText } = ts.transpileModule(readFileSync(file, 'utf8'), {
-      fileName: file,
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-    });
-    const dest = join(out, relative(repo, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(dest), { recursive: true });
-    writeFileSync(dest, outputText);
-  }
-  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
-  symlinkSync(join(repo, 'node_modules'), join(out, 'node_modules'));
-  symlinkSync(join(repo, 'data'), join(out, 'data'));
 }
 
 /** Runs a transpiled bench child with plain node; parses the JSON line it prints last. */
@@ -383,7 +339,7 @@ async function quotaWorkers(ctx: Ctx): Promise<QuotaRow> {
         spawn(
           process.execPath,
           ['--import', 'tsx', 'src/cli/bin.ts', 'work', '--qps', String(Q), '--image-mode', 'url'],
-          { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] },
+          { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
         ),
       );
       procs.push(proc);
@@ -1009,7 +965,7 @@ try {
     emuProc: emu.proc,
     s3Proc: s3svc.proc,
   };
-  transpile(ctx.build);
+  transpileForChildren(ctx.build);
   console.log(
     `worker bench: ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores, load average ${load()}; results store PostgreSQL (database ${dbName}), Redis ${redisUrl}`,
   );

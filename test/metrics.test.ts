@@ -53,13 +53,7 @@ describe('worker metrics', () => {
     fronts = objs.filter((o) => o.kind === 'card' && o.side === 'front').length;
   });
   afterAll(async () => p?.close());
-  beforeEach(async () => {
-    p.emulator.reset();
-    p.emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
-    await p.queue.obliterate({ force: true });
-    await p.store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
-    await p.redis.del(p.queue.toKey('ocr-rate'), p.queue.toKey('paused-reason'));
-  });
+  beforeEach(() => p.reset());
 
   it('counts outcomes, calls by code and latency as the store and the emulator do; gauges read the live queue', async () => {
     p.emulator.configure({ latencyMs: [20, 60] });

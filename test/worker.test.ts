@@ -16,13 +16,7 @@ describe('worker: cards through the emulator', () => {
     faults = objs.filter((o) => o.kind !== 'card');
   });
   afterAll(async () => p?.close());
-  beforeEach(async () => {
-    p.emulator.reset();
-    p.emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
-    await p.queue.obliterate({ force: true });
-    await p.store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
-    await p.redis.del(p.queue.toKey('ocr-rate'), p.queue.toKey('paused-reason'));
-  });
+  beforeEach(() => p.reset());
 
   it('recognizes every specimen with its exact fields, pays once per card, and rejects the faults', async () => {
     const w = await p.startWorker({ imageMode: 'url' });

@@ -22,13 +22,7 @@ describe('worker processes', () => {
     for (const w of procs) w.child.kill('SIGKILL');
     await p?.close();
   });
-  beforeEach(async () => {
-    p.emulator.reset();
-    p.emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
-    await p.queue.obliterate({ force: true });
-    await p.store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
-    await p.redis.del(p.queue.toKey('ocr-rate'));
-  });
+  beforeEach(() => p.reset());
 
   it('after kill -9 mid-run, every card ends terminal with one row, and no card is billed twice beyond those in flight', async () => {
     p.emulator.configure({ latencyMs: [300, 600] });

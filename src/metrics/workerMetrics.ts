@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallRecord } from '../ocr/client.js';
 import type { Outcome } from '../results/types.js';
+import type { OutcomeListener } from '../worker/processCard.js';
 import type { CardWorker } from '../worker/startWorker.js';
 
 /** Options of {@link createWorkerMetrics}. */
@@ -33,7 +34,7 @@ export interface WorkerMetrics {
   /** Pass as `onCall` of `startCardWorker`. */
   onCall: (record: CallRecord) => void;
   /** Pass as `onOutcome` of `startCardWorker`. */
-  onOutcome: (outcome: Outcome | 'throttled' | 'paused' | 'deferred', code: string | undefined) => void;
+  onOutcome: OutcomeListener;
   /** Lets the gauges read the worker (in flight, concurrency, effective rate, queue depth). */
   attach(worker: CardWorker): void;
 }

@@ -19,6 +19,15 @@ import { type PresentMode, presentCard } from './presentImage.js';
 import type { RateLimiter } from './rateLimiter.js';
 
 /** Everything a card job needs; built once per worker process. */
+/**
+ * What became of a card each time a worker let go of it: a final outcome, or a return to the
+ * queue (`throttled`: the API's rate limit; `paused`: the circuit breaker; `deferred`: shutdown).
+ */
+export type CardEvent = Outcome | 'throttled' | 'paused' | 'deferred';
+
+/** Observes every card a worker lets go of (metrics); `code` is the API's or our error code. */
+export type OutcomeListener = (event: CardEvent, code: string | undefined) => void;
+
 export interface CardContext {
   s3: S3Client;
   /** Signs presigned URLs (`S3_PRESIGN_ENDPOINT`); default {@link s3}. */
@@ -40,15 +49,18 @@ export interface CardContext {
   /** Pauses job intake of the whole queue for ms (BullMQ manual rate limit). */
   rateLimitQueue: (ms: number) => Promise<void>;
   /**
-   * Whether this worker still holds the job's lock. A call can wait on Redis (an outage, the rate
-   * slot) past the lock's expiry, while the stalled-job check hands the card to another worker:
-   * calling then would pay twice. Checked after the rate slot, right before each call.
+   * How long this worker's lock on the job has left, in ms (0: not ours any more; Infinity: no
+   * lock to check). A call can wait on Redis (an outage, the rate slot) past the lock's expiry,
+   * while the stalled-job check hands the card to another worker: calling then would pay twice.
+   * Read before the rate slot; read again after it only when the wait may have outlived the lock,
+   * so the common path puts no Redis round trip between the slot and the send (that jitter
+   * bunches calls on arrival, bench/worker).
    */
-  holdsLock?: (jobId: string, token: string | undefined) => Promise<boolean>;
+  lockRemainingMs?: (jobId: string, token: string | undefined) => Promise<number>;
   /** Observes every call (metrics). */
   onCall?: (record: CallRecord) => void;
   /** Observes every finished card (metrics). */
-  onOutcome?: (outcome: Outcome | 'throttled' | 'paused' | 'deferred', code: string | undefined) => void;
+  onOutcome?: OutcomeListener;
 }
 
 /** What a finished job returns (kept in Redis only briefly): identity and outcome, never card data. */
@@ -197,13 +209,19 @@ export async function processCard(
             {
               signal,
               beforeCall: async (s) => {
+                const lockLeft = async (): Promise<number> =>
+                  ctx.lockRemainingMs
+                    ? await ctx.lockRemainingMs(versionId, token)
+                    : Number.POSITIVE_INFINITY;
+                const lost = (): OcrError =>
+                  new OcrError(CLIENT_CODES.aborted, 'the job lock was lost (another worker has the card)');
+                const left = await lockLeft();
+                const seen = Date.now();
+                if (left <= 0) throw lost();
                 await ctx.limiter.acquire(s);
-                if (ctx.holdsLock && !(await ctx.holdsLock(versionId, token))) {
-                  throw new OcrError(
-                    CLIENT_CODES.aborted,
-                    'the job lock was lost (another worker has the card)',
-                  );
-                }
+                // BullMQ renews the lock meanwhile; only a wait that could have outlived it (with
+                // a second to spare) is worth another look before paying.
+                if (Date.now() - seen >= left - 1000 && (await lockLeft()) <= 0) throw lost();
               },
               onCall,
             },

@@ -97,7 +97,16 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     quickMinMs: opts.quickMinMs ?? 500,
     quickMaxMs: opts.quickMaxMs ?? 5000,
     rateLimitQueue: (ms) => queue.rateLimit(ms),
-    holdsLock: async (jobId, token) => !token || (await redis.get(queue.toKey(`${jobId}:lock`))) === token,
+    lockRemainingMs: async (jobId, token) => {
+      if (!token) return Number.POSITIVE_INFINITY;
+      const key = queue.toKey(`${jobId}:lock`);
+      const [[, holder], [, ttl]] = (await redis.multi().get(key).pttl(key).exec()) as [
+        [Error | null, string | null],
+        [Error | null, number],
+      ];
+      if (holder !== token) return 0;
+      return ttl >= 0 ? ttl : Number.POSITIVE_INFINITY;
+    },
     onCall: (rec) => {
       latencyMs = latencyMs * 0.9 + rec.latencyMs * 0.1;
       opts.onCall?.(rec);

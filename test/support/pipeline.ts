@@ -38,6 +38,8 @@ export interface Pipeline {
   startWorker(extra?: Partial<CardWorkerOptions>): Promise<CardWorker>;
   /** Resolves when no job is waiting, active or delayed (or rejects after `timeoutMs`). */
   drained(timeoutMs?: number): Promise<void>;
+  /** Back to a clean slate between tests: emulator defaults, no jobs, no rows, no shared rate or pause. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,6 +127,13 @@ export async function startPipeline(opts: {
           throw new Error(`queue not drained after ${timeoutMs} ms: ${JSON.stringify(c)}`);
         await new Promise((r) => setTimeout(r, 100));
       }
+    },
+    async reset() {
+      emulator.reset();
+      emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
+      await queue.obliterate({ force: true });
+      await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
+      await redis.del(queue.toKey('ocr-rate'), queue.toKey('paused-reason'));
     },
     async close() {
       for (const w of workers) await w.close(1000).catch(() => undefined);

@@ -20,8 +20,9 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
-import { fmt, printTable, transpileForChildren } from './lib.js';
+import { fmt, printTable } from './lib.js';
 import type { EnqueueChildArgs, EnqueueChildResult } from './producer-enqueue.child.js';
+import { transpileForChildren } from './transpile.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -40,7 +40,8 @@ import { versionId } from '../src/results/cardVersion.js';
 import { ResultsStore } from '../src/results/store.js';
 import { presignGet } from '../src/storage/objects.js';
 import { createS3Client, putObject } from '../src/storage/s3.js';
-import { fmt, printTable, REPO_ROOT, transpileForChildren } from './lib.js';
+import { fmt, printTable } from './lib.js';
+import { REPO_ROOT, transpileForChildren } from './transpile.js';
 import type { CardChildArgs, CardChildResult } from './worker-card.child.js';
 import type { NoopChildArgs, NoopChildResult } from './worker-noop.child.js';
 
@@ -588,6 +589,35 @@ async function quota(ctx: Ctx): Promise<void> {
 // --- 2. overhead --------------------------------------------------------------------------------
 
 /** A 64×40 JPEG that carries a specimen's truth: what the emulator recognizes, at almost no cost. */
+/** What every measured card-worker child shares: this run's services, no rate limit in effect. */
+function cardChildArgs(
+  ctx: Ctx,
+  queue: Queue<CardJobData>,
+  imageMode: 'url' | 'base64',
+): Pick<
+  CardChildArgs,
+  | 'redisUrl'
+  | 'queueName'
+  | 'databaseUrl'
+  | 's3'
+  | 'ocrEndpoint'
+  | 'secretId'
+  | 'secretKey'
+  | 'qps'
+  | 'imageMode'
+> {
+  return {
+    redisUrl,
+    queueName: queue.name,
+    databaseUrl: ctx.dbUrl,
+    s3: { endpoint: ctx.s3Endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    ocrEndpoint: emulatorUrl,
+    ...CREDENTIAL,
+    qps: 100_000,
+    imageMode,
+  };
+}
+
 async function tinySpecimen(i: number): Promise<Buffer> {
   const card = generateCard(52, i);
   const truth: SpecimenTruth = {
@@ -666,14 +696,7 @@ async function overhead(ctx: Ctx): Promise<void> {
       await emulator('reset');
       console.log(`  run: card worker, ${mode} mode, ${fmt(n)} cards`);
       const a: CardChildArgs = {
-        redisUrl,
-        queueName: queue.name,
-        databaseUrl: ctx.dbUrl,
-        s3: { endpoint: ctx.s3Endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-        ocrEndpoint: emulatorUrl,
-        ...CREDENTIAL,
-        qps: 100_000,
-        imageMode: mode,
+        ...cardChildArgs(ctx, queue, mode),
         concurrency: OVERHEAD_CONCURRENCY,
         expected: n,
         logFile: join(ctx.root, `overhead-${mode}.log`),
@@ -835,14 +858,7 @@ async function memory(ctx: Ctx): Promise<void> {
         `  run: card worker, ${mode} mode, ${img.key}${budgetMb ? `, byte budget ${budgetMb} MB` : ''}`,
       );
       const a: CardChildArgs = {
-        redisUrl,
-        queueName: queue.name,
-        databaseUrl: ctx.dbUrl,
-        s3: { endpoint: ctx.s3Endpoint, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-        ocrEndpoint: emulatorUrl,
-        ...CREDENTIAL,
-        qps: 100_000,
-        imageMode: mode,
+        ...cardChildArgs(ctx, queue, mode),
         concurrency: MEMORY_CONCURRENCY,
         expected: MEMORY_N,
         logFile: join(ctx.root, `memory-${mode}-${o.bytes}-${budgetMb ?? 'default'}.log`),

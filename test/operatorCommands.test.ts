@@ -3,19 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runCli } from './support/cli.js';
-import { CREDENTIAL, outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
+import { outcomes, type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
 
 /** Runs the CLI in-process against the pipeline's services. */
 function cli(p: Pipeline, args: string[]): ReturnType<typeof runCli> {
-  return runCli(args, {
-    REDIS_URL: p.redisUrl,
-    MACAO_OCR_QUEUE: p.queueName,
-    MACAO_OCR_DATA_DIR: p.dataDir,
-    OCR_ENDPOINT: p.emulator.url,
-    TENCENTCLOUD_SECRET_ID: CREDENTIAL.secretId,
-    TENCENTCLOUD_SECRET_KEY: CREDENTIAL.secretKey,
-    LOG_LEVEL: 'silent',
-  });
+  return runCli(args, { ...pipelineEnv(p), LOG_LEVEL: 'silent' });
 }
 
 describe('operator commands: status, report, retry, resume', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DEFAULT_QUEUE_PREFIX } from '../../src/queue.js';
-import { measureRun, printFigures } from '../support/chaos.js';
+import { measureRun, printFigures, startChaosPipeline } from '../support/chaos.js';
 import { dumpQueueKeys, findLeaks } from '../support/leaks.js';
-import { CREDENTIAL, type Pipeline, startPipeline } from '../support/pipeline.js';
+import { CREDENTIAL, type Pipeline } from '../support/pipeline.js';
 import { spawnWorker, until, type WorkerProcess } from '../support/processes.js';
-import { type CachedSample, fronts, sampleSet, uploadSamples } from '../support/specimenCache.js';
+import { type CachedSample, fronts } from '../support/specimenCache.js';
 
 /**
  * Chaos: `kill -9` of a `macao-ocr work` process at three random moments of a 500-card run, each
@@ -17,13 +17,10 @@ describe('chaos: kill -9 of worker processes', () => {
   const WORKER_ARGS = ['--concurrency', '12', '--qps', '40', '--lock-ms', '3000', '--grace-ms', '2000'];
 
   beforeAll(async () => {
-    p = await startPipeline({
+    ({ p, samples } = await startChaosPipeline('kill/', {
       redisUrl: inject('redisUrl'),
       databaseUrl: inject('databaseUrl'),
-      emulator: { qps: 100, latencyMs: [50, 200] },
-    });
-    samples = await sampleSet({ count: 500, seed: 5001 });
-    await uploadSamples(p.s3, p.bucket, 'kill/', samples);
+    }));
   }, 180_000);
   afterAll(async () => {
     for (const w of procs) w.child.kill('SIGKILL');

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { measureRun, printFigures } from '../support/chaos.js';
-import { type Pipeline, startPipeline } from '../support/pipeline.js';
+import { measureRun, printFigures, startChaosPipeline } from '../support/chaos.js';
+import type { Pipeline } from '../support/pipeline.js';
 import { spawnWorker, until, type WorkerProcess } from '../support/processes.js';
 import { startThrowawayPostgres } from '../support/services.js';
-import { type CachedSample, fronts, sampleSet, uploadSamples } from '../support/specimenCache.js';
+import { type CachedSample, fronts } from '../support/specimenCache.js';
 
 /**
  * Chaos: every PostgreSQL connection killed (`pg_terminate_backend`) three times during a 500-card
@@ -18,15 +18,12 @@ describe('chaos: PostgreSQL connections terminated mid-run', () => {
 
   beforeAll(async () => {
     server = await startThrowawayPostgres();
-    p = await startPipeline({
+    ({ p, samples } = await startChaosPipeline('pg/', {
       redisUrl: inject('redisUrl'),
       databaseUrl: server.url,
       backend: 'postgres',
       schema: 'public',
-      emulator: { qps: 100, latencyMs: [50, 200] },
-    });
-    samples = await sampleSet({ count: 500, seed: 5001 });
-    await uploadSamples(p.s3, p.bucket, 'pg/', samples);
+    }));
   }, 180_000);
   afterAll(async () => {
     for (const w of procs) w.child.kill('SIGKILL');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { measureRun, printFigures } from '../support/chaos.js';
-import { type Pipeline, startPipeline } from '../support/pipeline.js';
+import { measureRun, printFigures, startChaosPipeline } from '../support/chaos.js';
+import type { Pipeline } from '../support/pipeline.js';
 import { until } from '../support/processes.js';
 import { startThrowawayRedis, type ThrowawayRedis } from '../support/services.js';
-import { type CachedSample, fronts, sampleSet, uploadSamples } from '../support/specimenCache.js';
+import { type CachedSample, fronts } from '../support/specimenCache.js';
 
 /**
  * Chaos: the queue's Redis stopped for 5 s in the middle of a 500-card run, then started again.
@@ -18,13 +18,10 @@ describe('chaos: Redis stopped and started mid-run', () => {
 
   beforeAll(async () => {
     redis = await startThrowawayRedis({ persistent: true });
-    p = await startPipeline({
+    ({ p, samples } = await startChaosPipeline('redis/', {
       redisUrl: redis.url,
       databaseUrl: inject('databaseUrl'),
-      emulator: { qps: 100, latencyMs: [50, 200] },
-    });
-    samples = await sampleSet({ count: 500, seed: 5001 });
-    await uploadSamples(p.s3, p.bucket, 'redis/', samples);
+    }));
   }, 180_000);
   afterAll(async () => {
     await p?.close();

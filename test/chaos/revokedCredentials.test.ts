@@ -4,10 +4,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createOcrClient } from '../../src/ocr/client.js';
 import { pauseReason } from '../../src/worker/circuitBreaker.js';
 import type { CardWorker } from '../../src/worker/startWorker.js';
-import { measureRun, printFigures } from '../support/chaos.js';
-import { CREDENTIAL, type Pipeline, startPipeline } from '../support/pipeline.js';
+import { measureRun, printFigures, startChaosPipeline } from '../support/chaos.js';
+import { CREDENTIAL, type Pipeline } from '../support/pipeline.js';
 import { until } from '../support/processes.js';
-import { type CachedSample, fronts, sampleSet, uploadSamples } from '../support/specimenCache.js';
+import { type CachedSample, fronts } from '../support/specimenCache.js';
 
 const run = promisify(execFile);
 const ROTATED = { secretId: 'AKIDrotatedchaos0002', secretKey: 'rotated-secret-key-chaos' };
@@ -22,13 +22,11 @@ describe('chaos: credentials revoked mid-run', () => {
   let samples: CachedSample[];
 
   beforeAll(async () => {
-    p = await startPipeline({
+    ({ p, samples } = await startChaosPipeline('auth/', {
       redisUrl: inject('redisUrl'),
       databaseUrl: inject('databaseUrl'),
-      emulator: { qps: 100, latencyMs: [50, 200], credentials: [CREDENTIAL, ROTATED] },
-    });
-    samples = await sampleSet({ count: 500, seed: 5001 });
-    await uploadSamples(p.s3, p.bucket, 'auth/', samples);
+      emulator: { credentials: [CREDENTIAL, ROTATED] },
+    }));
   }, 180_000);
   afterAll(async () => p?.close());
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createS3Client } from '../../src/storage/s3.js';
-import { measureRun, printFigures } from '../support/chaos.js';
-import { type Pipeline, startPipeline } from '../support/pipeline.js';
+import { measureRun, printFigures, startChaosPipeline } from '../support/chaos.js';
+import type { Pipeline } from '../support/pipeline.js';
 import { until } from '../support/processes.js';
-import { type CachedSample, fronts, sampleSet, uploadSamples } from '../support/specimenCache.js';
+import { type CachedSample, fronts } from '../support/specimenCache.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcpProxy.js';
 
 /**
@@ -17,13 +17,10 @@ describe('chaos: the S3 endpoint down for 10 s', () => {
   let samples: CachedSample[];
 
   beforeAll(async () => {
-    p = await startPipeline({
+    ({ p, samples } = await startChaosPipeline('s3/', {
       redisUrl: inject('redisUrl'),
       databaseUrl: inject('databaseUrl'),
-      emulator: { qps: 100, latencyMs: [50, 200] },
-    });
-    samples = await sampleSet({ count: 500, seed: 5001 });
-    await uploadSamples(p.s3, p.bucket, 's3/', samples);
+    }));
     proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(p.s3server.endpoint).port) });
   }, 180_000);
   afterAll(async () => {

@@ -1,4 +1,5 @@
-import type { Pipeline } from './pipeline.js';
+import { type Pipeline, startPipeline } from './pipeline.js';
+import { type CachedSample, sampleSet, uploadSamples } from './specimenCache.js';
 
 /** What a chaos scenario measured: the figures RELIABILITY.md reports. */
 export interface RunFigures {
@@ -58,4 +59,18 @@ export async function measureRun(
 /** Prints a scenario's figures as one JSON line on stderr (copied into RELIABILITY.md). */
 export function printFigures(scenario: string, figures: object): void {
   console.error(`CHAOS ${JSON.stringify({ scenario, ...figures })}`);
+}
+
+/**
+ * Every chaos scenario's ground: a pipeline whose emulator answers 100 calls/s in 50-200 ms (plus
+ * what `opts.emulator` adds), and the same 500 specimens uploaded under `prefix`.
+ */
+export async function startChaosPipeline(
+  prefix: string,
+  opts: Parameters<typeof startPipeline>[0],
+): Promise<{ p: Pipeline; samples: CachedSample[] }> {
+  const p = await startPipeline({ ...opts, emulator: { qps: 100, latencyMs: [50, 200], ...opts.emulator } });
+  const samples = await sampleSet({ count: 500, seed: 5001 });
+  await uploadSamples(p.s3, p.bucket, prefix, samples);
+  return { p, samples };
 }

@@ -151,6 +151,26 @@ export async function startPipeline(opts: {
   return p;
 }
 
+/**
+ * The environment that points a `macao-ocr` command at the pipeline's services: its Redis and
+ * queue, its embedded store, the emulator with the test credential, and s3rver.
+ */
+export function pipelineEnv(p: Pipeline): Record<string, string> {
+  return {
+    REDIS_URL: p.redisUrl,
+    MACAO_OCR_QUEUE: p.queueName,
+    MACAO_OCR_DATA_DIR: p.dataDir,
+    OCR_ENDPOINT: p.emulator.url,
+    TENCENTCLOUD_SECRET_ID: CREDENTIAL.secretId,
+    TENCENTCLOUD_SECRET_KEY: CREDENTIAL.secretKey,
+    S3_ENDPOINT: p.s3server.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: p.s3server.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: p.s3server.credentials.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
+}
+
 /** Cards of a run by outcome, from the store. */
 export async function outcomes(store: ResultsStore, runId: string): Promise<Record<string, number>> {
   const { rows } = await store.pool.query<{ outcome: string | null; pending: boolean; n: number }>(

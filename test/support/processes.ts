@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Pipeline } from './pipeline.js';
-import { CREDENTIAL } from './pipeline.js';
+import { type Pipeline, pipelineEnv } from './pipeline.js';
 
 /** The CLI's entry point, by absolute path, so that a child may run in any working directory. */
 export const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
@@ -26,17 +25,7 @@ export function spawnWorker(
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     env: {
       ...process.env,
-      REDIS_URL: p.redisUrl,
-      MACAO_OCR_QUEUE: p.queueName,
-      MACAO_OCR_DATA_DIR: p.dataDir,
-      OCR_ENDPOINT: p.emulator.url,
-      TENCENTCLOUD_SECRET_ID: CREDENTIAL.secretId,
-      TENCENTCLOUD_SECRET_KEY: CREDENTIAL.secretKey,
-      S3_ENDPOINT: p.s3server.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_ACCESS_KEY_ID: p.s3server.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: p.s3server.credentials.secretAccessKey,
-      AWS_REGION: 'us-east-1',
+      ...pipelineEnv(p),
       LOG_LEVEL: 'info',
       ...env,
     },

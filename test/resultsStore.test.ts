@@ -99,6 +99,19 @@ describe.each<Backend>(['pglite', 'postgres'])('results store on %s', (backend) 
     await store.pool.query('ALTER TABLE runs DROP COLUMN note');
   });
 
+  it('brings a store left at schema version 1 up to date, keeping its rows', async () => {
+    // A store written by the first release: no index of a run's cards in version order.
+    await store.pool.query('DROP INDEX cards_run_version');
+    await store.pool.query('DELETE FROM schema_migrations WHERE version > 1');
+    const runsBefore = (await store.pool.query('SELECT count(*)::int AS n FROM runs')).rows[0].n;
+    expect(await migrate(store.pool)).toEqual(MIGRATIONS.filter((m) => m.version > 1).map((m) => m.version));
+    const { rows } = await store.pool.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'cards_run_version'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect((await store.pool.query('SELECT count(*)::int AS n FROM runs')).rows[0].n).toBe(runsBefore);
+  });
+
   it('records a card once however often or concurrently the outcome is written', async () => {
     const card = seen(1);
     await store.recordSeen(runId, [card]);

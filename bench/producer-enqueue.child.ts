@@ -7,6 +7,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
+import { keepHeapSmall } from '../src/cli/heap.js';
 import { type EnqueueCounts, enqueueRun } from '../src/producer/enqueueRun.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
 import { ResultsStore } from '../src/results/store.js';
@@ -55,6 +56,8 @@ const trace: EnqueueChildResult['trace'] = [];
 let pages = 0;
 
 const args = JSON.parse(process.argv[2] ?? '{}') as EnqueueChildArgs;
+// As `macao-ocr enqueue` does (src/cli/enqueueCommand.ts).
+keepHeapSmall();
 
 const timers = { listMs: 0, listCalls: 0, ledgerMs: 0, recordMs: 0, addBulkMs: 0 };
 /** Wraps an instance's async method to add its time to one timer. */

@@ -3,10 +3,13 @@
 // memory counts, as in a `report` command), exports one run to /dev/null in the format given
 // (or only opens it, for the baseline), and prints {rows, ms, peakRssMb}.
 import { createWriteStream, readFileSync } from 'node:fs';
+import { keepHeapSmall } from '../dist/cli/heap.js';
 import { exportCards } from '../dist/results/exportCards.js';
 import { ResultsStore } from '../dist/results/store.js';
 
 const [mode, runId, dataDir, schema, databaseUrl] = process.argv.slice(2);
+// As `macao-ocr report` does (src/cli/reportCommand.ts), before anything is opened.
+keepHeapSmall();
 const peakRssMb = () => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
 const store = await ResultsStore.open({ dataDir, schema, ...(databaseUrl !== '-' ? { databaseUrl } : {}) });
 const t0 = performance.now();

@@ -4,6 +4,7 @@ import { enqueueRun } from '../producer/enqueueRun.js';
 import { parseTimeOption } from '../producer/filter.js';
 import { parseS3Uri } from '../storage/s3.js';
 import { collect, withServices } from './common.js';
+import { keepHeapSmall } from './heap.js';
 import { UsageError } from './usageError.js';
 
 export interface EnqueueFlags {
@@ -89,6 +90,7 @@ export function registerEnqueueCommand(program: Command): void {
       .option('--dry-run', 'show what would be enqueued; write nothing'),
   ).action(async (sources: string[], o: EnqueueFlags) => {
     const opts = enqueueOptionsFrom(sources, o);
+    keepHeapSmall();
     await withServices(async (s) => {
       const tty = process.stderr.isTTY;
       const r = await enqueueRun({

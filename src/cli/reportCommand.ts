@@ -5,6 +5,7 @@ import { exportCards } from '../results/exportCards.js';
 import { formatRunReport, loadRunReport } from '../results/report.js';
 import { OUTCOMES, type Outcome } from '../results/types.js';
 import { collect, resolveRun, withServices } from './common.js';
+import { keepHeapSmall } from './heap.js';
 import { UsageError } from './usageError.js';
 
 export function registerReportCommand(program: Command): void {
@@ -34,6 +35,7 @@ export function registerReportCommand(program: Command): void {
             );
           }
         }
+        keepHeapSmall();
         await withServices(async (s) => {
           const runId = await resolveRun(s.store, run);
           const outcomes = o.outcome as (Outcome | 'pending')[] | undefined;

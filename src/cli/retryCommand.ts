@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { retryFailed } from '../producer/retryFailed.js';
 import { resumeQueue } from '../worker/circuitBreaker.js';
 import { resolveRun, withServices } from './common.js';
+import { keepHeapSmall } from './heap.js';
 
 export function registerRetryCommands(program: Command): void {
   program
@@ -10,6 +11,7 @@ export function registerRetryCommands(program: Command): void {
     .argument('[RUN]', 'run id (default: the newest run)')
     .option('--code <CODE>', 'only cards whose last error code is CODE')
     .action(async (run: string | undefined, o: { code?: string }) => {
+      keepHeapSmall();
       await withServices(async (s) => {
         const runId = await resolveRun(s.store, run);
         const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code });

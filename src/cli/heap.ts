@@ -1,11 +1,11 @@
 import v8 from 'node:v8';
 
 /**
- * Keeps V8's heap small for a command that streams a large amount of data through in pages
- * (`report` exporting a run, `enqueue` and `retry` walking a listing or a run), at a small cost
- * in garbage-collection time. Process-wide, so only such commands call it, before they open
- * anything; `work` and `run` keep V8's defaults (they hold images in flight, and the worker's
- * CPU per card is a bar of its own).
+ * Keeps V8's heap small for a command that moves a large amount of data through in batches
+ * (`report` exporting a run page by page, `enqueue` walking a listing, `retry` re-queuing a run's
+ * failed cards), at a small cost in garbage-collection time. Process-wide, so only such
+ * commands call it, before they open anything; `work` and `run` keep V8's defaults (they hold
+ * images in flight, and the worker's CPU per card is a bar of its own).
  *
  * Two of V8's defaults suit a server, not a streaming batch command:
  * - The young generation doubles whenever as many bytes as its capacity have survived

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
-import { decodeImage } from '../src/emulator/recognize.js';
+import { DecodeCache, decodeImage } from '../src/emulator/recognize.js';
 import {
   codeOf,
   FIELDS,
@@ -154,6 +154,26 @@ describe('images', () => {
       ]);
     }
     expect({ truncatedAccepted, goodRefused }).toEqual({ truncatedAccepted: 0, goodRefused: 0 });
+  });
+
+  it('answers bytes it decoded before from their digest, never other bytes, and holds a bounded number', async () => {
+    const cache = new DecodeCache(2);
+    const first = await cache.decode(Buffer.from(front), 'front');
+    const copy = Buffer.from(front);
+    const again = await cache.decode(copy, 'front');
+    expect(again.bytes).toBe(copy);
+    expect({ ...again, bytes: null }).toEqual({ ...first, bytes: null });
+    expect(again.truth?.fields.ID).toBe(truth().fields.ID);
+    // A truncated copy is other bytes: decoded, and refused, each time (refusals are not kept).
+    for (let i = 0; i < 2; i++) {
+      await expect(cache.decode(truncated(), 'front')).rejects.toMatchObject({
+        code: 'FailedOperation.ImageDecodeFailed',
+      });
+    }
+    expect(cache.size).toBe(1);
+    await cache.decode(back, 'back');
+    await cache.decode(await specimenImage(truth(), { format: 'png' }), 'front');
+    expect(cache.size).toBe(2);
   });
 
   it('a back image is checked like the front', async () => {

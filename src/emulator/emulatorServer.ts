@@ -15,6 +15,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { SlidingWindowLimiter } from './rateLimiter.js';
+import { DecodeCache } from './recognize.js';
 import { seededRandom } from './seededRandom.js';
 import { type EmulatorStats, StatsCollector } from './stats.js';
 
@@ -82,6 +83,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const logger: Logger = options.logger ?? silentLogger;
   const stats = new StatsCollector();
   const limiter = new SlidingWindowLimiter();
+  const decoded = new DecodeCache();
   const closing = new AbortController();
   // Every in-flight download and latency wait listens for the close: many at once, none a leak.
   setMaxListeners(0, closing.signal);
@@ -145,6 +147,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const ctx: CallContext = {
       options: current,
       limiter,
+      decoded,
       faultDraw,
       nowMs: () => performance.now(),
       signal: closing.signal,

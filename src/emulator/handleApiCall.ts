@@ -4,7 +4,7 @@ import { ApiError, errorEnvelope, toError } from './errors.js';
 import { fetchImage } from './fetchImage.js';
 import { FAULT_KINDS, type FaultKind, type ResolvedOptions } from './options.js';
 import type { SlidingWindowLimiter } from './rateLimiter.js';
-import { type DecodedImage, decodeImage, recognizedResponse, specimenSide } from './recognize.js';
+import { type DecodeCache, type DecodedImage, recognizedResponse, specimenSide } from './recognize.js';
 import { type Tc3Secret, verifyTc3 } from './tc3Verify.js';
 import { type ImageInput, validateRequest } from './validateRequest.js';
 
@@ -25,6 +25,8 @@ export interface ApiCall {
 export interface CallContext {
   options: ResolvedOptions;
   limiter: SlidingWindowLimiter;
+  /** Decoded images by the digest of their bytes (decoding is the emulator's CPU cost). */
+  decoded: DecodeCache;
   /** Seeded draw in [0, 1) for faults. */
   faultDraw: () => number;
   /** Monotonic milliseconds (`performance.now()`). */
@@ -64,7 +66,7 @@ async function loadImage(input: ImageInput, side: 'front' | 'back', ctx: CallCon
           signal: ctx.signal,
         })
       : input.bytes;
-  return decodeImage(bytes, side);
+  return ctx.decoded.decode(bytes, side);
 }
 
 /**

@@ -79,6 +79,48 @@ describe('the shared rate limiter (real Redis)', () => {
     for (let i = 20; i < times.length; i++) expect(times[i]! - times[i - 20]!).toBeGreaterThanOrEqual(950);
   });
 
+  it('takes slots only shortly before they are due, so a stalled process cannot sit on seconds of quota', async () => {
+    await a.del(key);
+    const l1 = new RateLimiter(a, { key, maxQps: 20, safetyMargin: 0 });
+    const l2 = new RateLimiter(b, { key, maxQps: 20, safetyMargin: 0 });
+    // 40 calls at 20/s: 2 s of schedule. Each held its slot from the start, before; now the
+    // schedule never runs further ahead than the horizon (max(100 ms, 2 slots) = 100 ms) plus a slot.
+    let aheadMax = 0;
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        const [[sec, usec], tat] = await Promise.all([a.time(), a.hget(key, 'tat')]);
+        if (tat) aheadMax = Math.max(aheadMax, Number(tat) - (Number(sec) * 1000 + Number(usec) / 1000));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? l1 : l2).acquire()));
+    const elapsed = Date.now() - t0;
+    done = true;
+    await watch;
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(aheadMax).toBeGreaterThan(50);
+    expect(aheadMax).toBeLessThanOrEqual(100 + 50 + 5);
+  });
+
+  it('a call waiting in line leaves at once when its signal aborts, and takes no slot', async () => {
+    await a.del(key);
+    const l = new RateLimiter(a, { key, maxQps: 5, safetyMargin: 0 });
+    const ahead = Array.from({ length: 5 }, () => l.acquire());
+    const ctl = new AbortController();
+    const waiting = l.acquire(ctl.signal);
+    const t = Date.now();
+    setTimeout(() => ctl.abort(new Error('shutting down')), 50);
+    await expect(waiting).rejects.toThrow('shutting down');
+    expect(Date.now() - t).toBeLessThan(250); // its turn in line would have come at ~400 ms
+    await Promise.all(ahead);
+    // The five calls ahead took five slots (200 ms apart); the aborted one none: the next is due about one slot later.
+    const tat = Number(await a.hget(key, 'tat'));
+    const [sec, usec] = await a.time();
+    expect(tat - (Number(sec) * 1000 + Number(usec) / 1000)).toBeLessThanOrEqual(200 + 5);
+  });
+
   it('multiplies the rate down on a throttle (once per cool-off), cools to the floor on a storm, and climbs back', async () => {
     await a.del(key);
     const l = new RateLimiter(a, { key, maxQps: 20, safetyMargin: 0, increasePerSec: 10 });

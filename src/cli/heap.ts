@@ -21,8 +21,9 @@ import v8 from 'node:v8';
  * embedded PGlite and ~63 MB instead of ~91 MB on PostgreSQL, at the same rows/s within the
  * noise, and at ~130 / ~69 MB for 1,003,000 cards (`npm run bench -- results-store`); the
  * producer over 100,000 objects at ~185-190 MB instead of ~230-260 MB on PGlite and ~122-130 MB
- * instead of ~175 MB on PostgreSQL, with the same own time (`npm run bench -- producer`). Either flag alone was not enough: with only the
- * young generation held, exports in pages of 500 rows or more peaked higher than before.
+ * instead of ~175 MB on PostgreSQL, with the same own time (`npm run bench -- producer`).
+ * Either flag alone was not enough: with only the young generation held, exports in pages of
+ * 500 rows or more peaked higher than before.
  */
 export function keepHeapSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');

@@ -18,7 +18,6 @@ import type { CircuitBreaker } from './circuitBreaker.js';
 import { type PresentMode, presentCard } from './presentImage.js';
 import type { RateLimiter } from './rateLimiter.js';
 
-/** Everything a card job needs; built once per worker process. */
 /**
  * What became of a card each time a worker let go of it: a final outcome, or a return to the
  * queue (`throttled`: the API's rate limit; `paused`: the circuit breaker; `deferred`: shutdown).
@@ -28,6 +27,7 @@ export type CardEvent = Outcome | 'throttled' | 'paused' | 'deferred';
 /** Observes every card a worker lets go of (metrics); `code` is the API's or our error code. */
 export type OutcomeListener = (event: CardEvent, code: string | undefined) => void;
 
+/** Everything a card job needs; built once per worker process. */
 export interface CardContext {
   s3: S3Client;
   /** Signs presigned URLs (`S3_PRESIGN_ENDPOINT`); default {@link s3}. */

@@ -77,6 +77,8 @@ export class RateLimiter {
   private readonly key: string;
   private readonly args: [number, number, number];
   private readonly cooldownMs: number;
+  /** How far ahead of now a slot may be taken: max(100 ms, 2 slots at the maximum rate). */
+  private readonly horizonMs: number;
   private line: Promise<unknown> = Promise.resolve();
 
   constructor(redis: Redis, opts: RateLimiterOptions) {
@@ -87,6 +89,7 @@ export class RateLimiter {
     const minQps = Math.min(maxQps, opts.minQps ?? Math.max(0.2, opts.maxQps / 50));
     this.args = [maxQps, minQps, opts.increasePerSec ?? opts.maxQps / 10];
     this.cooldownMs = opts.decreaseCooldownMs ?? 1000;
+    this.horizonMs = Math.max(100, 2000 / maxQps);
   }
 
   /**
@@ -137,7 +140,7 @@ export class RateLimiter {
         1,
         this.key,
         ...this.args,
-        Math.max(100, 2000 / this.args[0]),
+        this.horizonMs,
       )) as [string, string, string];
       if (reserved === '1') return [Number(wait), Number(rate), t0];
       await sleep(Math.max(1, Number(wait)), signal);

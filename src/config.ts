@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_OCR_ENDPOINT, parseEndpoint } from './ocr/client.js';
+import { DEFAULT_GUARD_MS } from './worker/rateLimiter.js';
 
 /**
  * The one typed configuration, parsed once at the edge from the environment (and `.env`), then
@@ -46,6 +47,12 @@ export interface Config {
      * documents for sibling international card actions (none is published for this one).
      */
     qps: number;
+    /**
+     * `OCR_RATE_GUARD_MS`: ms added to the provider's 1-second span when calls are spaced; default
+     * 30 (3% of the rate). Raise it when the API answers `RequestLimitExceeded` at the configured
+     * rate: the delay from our workers to the provider's counter varies by more than this.
+     */
+    rateGuardMs: number;
     /** `OCR_IMAGE_MODE`: `url` (presigned GET URL) or `base64` (inline); default `url`. */
     imageMode: 'url' | 'base64';
     /** `OCR_TIMEOUT_MS`: per-call timeout in ms; default 30,000. */
@@ -79,6 +86,7 @@ export const CONFIG_VARIABLES = [
   'OCR_ENDPOINT',
   'OCR_REGION',
   'OCR_QPS',
+  'OCR_RATE_GUARD_MS',
   'OCR_IMAGE_MODE',
   'OCR_TIMEOUT_MS',
   'OCR_PROXY',
@@ -104,6 +112,14 @@ function positiveNumber(env: Env, name: string, def: number): number {
   if (raw === undefined) return def;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a number > 0, got \`${raw}\``);
+  return n;
+}
+
+function nonNegativeNumber(env: Env, name: string, def: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number >= 0, got \`${raw}\``);
   return n;
 }
 
@@ -191,6 +207,7 @@ export function parseConfig(env: Env = process.env): Config {
       endpoint,
       region: str(env, 'OCR_REGION'),
       qps: positiveNumber(env, 'OCR_QPS', 5),
+      rateGuardMs: nonNegativeNumber(env, 'OCR_RATE_GUARD_MS', DEFAULT_GUARD_MS),
       imageMode,
       timeoutMs: positiveNumber(env, 'OCR_TIMEOUT_MS', 30_000),
       proxy: url(env, 'OCR_PROXY', ['http:', 'https:'], 'http://proxy.example:3128'),

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,6 +8,7 @@ import { actionFor } from '../src/ocr/errorActions.js';
 import { isOcrError, type OcrError } from '../src/ocr/OcrError.js';
 import type { RecognizeMacaoIDCardOCRRequest } from '../src/ocr/types.js';
 import { specimenImage, truth } from './support/emulatorKit.js';
+import { spawnEmulator } from './support/processes.js';
 
 const CRED = { secretId: 'AKIDclienttest000001', secretKey: 'client-test-secret-key' };
 
@@ -253,6 +254,29 @@ describe('our client against the emulator: every error code, by a real condition
     expect(order).toEqual(['acquire', 'call']);
     expect(calls[0]).toMatchObject({ code: 'OK' });
   });
+
+  it('tells the limiter when the request has left: once, after it was written, before its answer', async () => {
+    // Answers take 200 ms; a new connection, so the request leaves only once connected.
+    emu.configure({ latencyMs: [200, 200], faults: { 'FailedOperation.OcrFailed': 1 } });
+    const c = createOcrClient({ ...CRED, endpoint: emu.url });
+    const order: string[] = [];
+    let asked = 0;
+    await expect(
+      c.recognize(
+        { front: { base64: card } },
+        {
+          beforeCall: async () => {
+            order.push('acquire');
+            asked = performance.now();
+            return () => order.push(`sent after ${performance.now() - asked < 150 ? '< 150' : '>= 150'} ms`);
+          },
+          onCall: (r) => order.push(r.code),
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'FailedOperation.OcrFailed' });
+    expect(order).toEqual(['acquire', 'sent after < 150 ms', 'FailedOperation.OcrFailed']);
+    c.close();
+  });
 });
 
 describe('AuthFailure.SignatureExpire: signed afresh once, then fatal', () => {
@@ -260,24 +284,7 @@ describe('AuthFailure.SignatureExpire: signed afresh once, then fatal', () => {
   let url: string;
   beforeAll(async () => {
     // The emulator in a process of its own, so that only this process's clock is moved.
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'emulator', '--port', '0'], {
-      env: {
-        ...process.env,
-        TENCENTCLOUD_SECRET_ID: CRED.secretId,
-        TENCENTCLOUD_SECRET_KEY: CRED.secretKey,
-        LOG_LEVEL: 'silent',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (c) => reject(new Error(`emulator exited with ${c}`)));
-    });
+    ({ child, url } = await spawnEmulator(CRED));
   });
   afterAll(() => {
     vi.useRealTimers();

@@ -32,6 +32,15 @@ describe('object storage on s3rver', () => {
       ['p/4.jpg', 'p/5.jpg'],
       ['p/6.jpg'],
     ]);
+    // A short first page, then full ones: the caller starts on the first keys sooner.
+    const paged: string[][] = [];
+    for await (const page of listObjectPages(s3, bucket, 'p/', { pageSize: 3, firstPageSize: 1 }))
+      paged.push(page.map((o) => o.key));
+    expect(paged).toEqual([
+      ['p/0.jpg'],
+      ['p/1.jpg', 'p/2.jpg', 'p/3.jpg'],
+      ['p/4.jpg', 'p/5.jpg', 'p/6.jpg'],
+    ]);
     const [first] = await listObjectPages(s3, bucket, 'p/0')
       .next()
       .then((r) => r.value ?? []);

@@ -58,14 +58,14 @@ describe('the shared rate limiter (real Redis)', () => {
     b = createRedis(inject('redisUrl'));
   });
   afterAll(async () => {
-    await a.del(key);
+    await a.del(key, `${key}:sent`);
     a.disconnect();
     b.disconnect();
   });
 
   it('spaces calls from two connections 1/rate apart, together', async () => {
-    const l1 = new RateLimiter(a, { key, maxQps: 20, safetyMargin: 0 });
-    const l2 = new RateLimiter(b, { key, maxQps: 20, safetyMargin: 0 });
+    const l1 = new RateLimiter(a, { key, maxQps: 20, guardMs: 0 });
+    const l2 = new RateLimiter(b, { key, maxQps: 20, guardMs: 0 });
     const times: number[] = [];
     const t0 = Date.now();
     await Promise.all(
@@ -81,8 +81,8 @@ describe('the shared rate limiter (real Redis)', () => {
 
   it('takes slots only shortly before they are due, so a stalled process cannot sit on seconds of quota', async () => {
     await a.del(key);
-    const l1 = new RateLimiter(a, { key, maxQps: 20, safetyMargin: 0 });
-    const l2 = new RateLimiter(b, { key, maxQps: 20, safetyMargin: 0 });
+    const l1 = new RateLimiter(a, { key, maxQps: 20, guardMs: 0 });
+    const l2 = new RateLimiter(b, { key, maxQps: 20, guardMs: 0 });
     // 40 calls at 20/s: 2 s of schedule. Each held its slot from the start, before; now the
     // schedule never runs further ahead than the horizon (max(100 ms, 2 slots) = 100 ms) plus a slot.
     let aheadMax = 0;
@@ -106,7 +106,7 @@ describe('the shared rate limiter (real Redis)', () => {
 
   it('a call waiting in line leaves at once when its signal aborts, and takes no slot', async () => {
     await a.del(key);
-    const l = new RateLimiter(a, { key, maxQps: 5, safetyMargin: 0 });
+    const l = new RateLimiter(a, { key, maxQps: 5, guardMs: 0 });
     const ahead = Array.from({ length: 5 }, () => l.acquire());
     const ctl = new AbortController();
     const waiting = l.acquire(ctl.signal);
@@ -121,18 +121,43 @@ describe('the shared rate limiter (real Redis)', () => {
     expect(tat - (Number(sec) * 1000 + Number(usec) / 1000)).toBeLessThanOrEqual(200 + 5);
   });
 
-  it('multiplies the rate down on a throttle (once per cool-off), cools to the floor on a storm, and climbs back', async () => {
+  it('steps down a little on a lone throttle, multiplies down on the next (once per cool-off), cools to the floor on a storm, and climbs back', async () => {
     await a.del(key);
-    const l = new RateLimiter(a, { key, maxQps: 20, safetyMargin: 0, increasePerSec: 10 });
+    const l = new RateLimiter(a, { key, maxQps: 20, guardMs: 0, increasePerSec: 10 });
     expect(await l.effectiveQps()).toBe(20);
-    expect(await l.throttled(0.5)).toBeCloseTo(10, 0);
-    expect(await l.throttled(0.5)).toBeCloseTo(10, 0); // same event: within the cool-off
+    let r = await l.throttled(0.5);
+    expect(r.lone).toBe(true);
+    expect(r.qps).toBeCloseTo(19, 0); // x0.95: our clock and the provider's disagreed about one call
+    r = await l.throttled(0.5);
+    expect(r.lone).toBe(false);
+    expect(r.qps).toBeCloseTo(9.5, 0); // a second one soon after: the quota is lower
+    r = await l.throttled(0.5);
+    expect(r.qps).toBeCloseTo(9.5, 0); // same event: within the cool-off
     await new Promise((r) => setTimeout(r, 1100));
     const afterClimb = await l.effectiveQps();
     expect(afterClimb).toBeGreaterThan(18);
+    expect((await l.throttled(0.5)).lone).toBe(false); // still within 2 s of the last one
     expect(await l.coolDown()).toBeCloseTo(0.4, 1); // floor: max(0.2, 20 / 50)
     await new Promise((r) => setTimeout(r, 500));
     expect(await l.effectiveQps()).toBeGreaterThan(4);
+  });
+
+  it("keeps to the provider's rule by when calls really leave, even when the schedule would let them bunch", async () => {
+    await a.del(key, `${key}:sent`);
+    const l = new RateLimiter(a, { key, maxQps: 10 });
+    const times: number[] = [];
+    const t0 = Date.now();
+    const take = async (n: number): Promise<void> => {
+      await Promise.all(Array.from({ length: n }, () => l.acquire().then(() => times.push(Date.now() - t0))));
+    };
+    await take(10);
+    // The schedule is lost (expired, or another version's): on its own it would let the next
+    // ten go at once, eleven calls within a second. The record of departures holds them back.
+    await a.del(key);
+    await take(10);
+    times.sort((x, y) => x - y);
+    for (let i = 10; i < times.length; i++) expect(times[i]! - times[i - 10]!).toBeGreaterThanOrEqual(1000);
+    expect(await a.llen(`${key}:sent`)).toBe(10);
   });
 
   it('refuses a nonsensical rate', () => {

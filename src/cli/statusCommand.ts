@@ -33,7 +33,11 @@ export async function loadStatus(s: Services, runId: string): Promise<StatusJson
     s.queue.isPaused(),
   ]);
   if (!summary) throw new Error(`run ${runId} vanished`);
-  const limiter = new RateLimiter(s.redis, { key: s.queue.toKey('ocr-rate'), maxQps: s.config.ocr.qps });
+  const limiter = new RateLimiter(s.redis, {
+    key: s.queue.toKey('ocr-rate'),
+    maxQps: s.config.ocr.qps,
+    guardMs: s.config.ocr.rateGuardMs,
+  });
   const finished = summary.counts.recognized + summary.counts.rejected + summary.counts.failed;
   const seconds = ((summary.finishedAt ?? new Date()).getTime() - summary.startedAt.getTime()) / 1000;
   const rate = finished > 0 && seconds > 0 ? finished / seconds : null;

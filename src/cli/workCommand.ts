@@ -43,7 +43,7 @@ export function addWorkFlags(cmd: Command): Command {
 export function workerOptionsFrom(
   config: Config,
   o: WorkFlags,
-): Pick<CardWorkerOptions, 'qps' | 'imageMode' | 'concurrency' | 'portraits' | 'presignS3'> {
+): Pick<CardWorkerOptions, 'qps' | 'rateGuardMs' | 'imageMode' | 'concurrency' | 'portraits' | 'presignS3'> {
   const imageMode = o.imageMode ?? config.ocr.imageMode;
   if (imageMode !== 'url' && imageMode !== 'base64')
     throw new UsageError(`--image-mode must be url or base64, got \`${imageMode}\``);
@@ -51,6 +51,7 @@ export function workerOptionsFrom(
     throw new UsageError(`--portraits must be s3://bucket/prefix, got \`${o.portraits}\``);
   return {
     qps: o.qps ? numberOption('--qps', o.qps, 0.01) : config.ocr.qps,
+    rateGuardMs: config.ocr.rateGuardMs,
     imageMode,
     concurrency: o.concurrency ? intOption('--concurrency', o.concurrency, 1, 1024) : undefined,
     portraits: o.portraits,

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -54,8 +56,12 @@ export interface CallRecord {
 export interface RecognizeCallOptions {
   /** Cancels the call (shutdown); the error is `ClientError.Aborted`. */
   signal?: AbortSignal;
-  /** Awaited before every HTTP exchange, re-signs included: the global rate limiter hooks in here. */
-  beforeCall?: (signal?: AbortSignal) => Promise<void>;
+  /**
+   * Awaited before every HTTP exchange, re-signs included: the global rate limiter hooks in here.
+   * It may return a function, called once the request has been handed to the network (its last
+   * byte written to the socket, after any connect and TLS handshake): when the call really left.
+   */
+  beforeCall?: (signal?: AbortSignal) => Promise<(() => void) | undefined> | Promise<void>;
   /** Called after every HTTP exchange, success or not. */
   onCall?: (record: CallRecord) => void;
 }
@@ -107,6 +113,26 @@ interface SdkError {
   httpCode?: number;
 }
 
+/**
+ * Who wants to know when the request made in this async context has left. The SDK makes its HTTP
+ * request deep inside (node-fetch over `http.request`); Node's `http.client.request.start`
+ * diagnostics channel hands us that request, and the context tells us which call it belongs to.
+ */
+const leaving = new AsyncLocalStorage<{ sent: (() => void) | undefined }>();
+let watchingRequests = false;
+
+function watchRequests(): void {
+  if (watchingRequests) return;
+  watchingRequests = true;
+  diagnostics.subscribe('http.client.request.start', (message) => {
+    const waiting = leaving.getStore();
+    const sent = waiting?.sent;
+    if (!waiting || !sent) return;
+    waiting.sent = undefined; // the call's first request only
+    (message as { request: http.ClientRequest }).request.once('finish', sent);
+  });
+}
+
 /** A client for `RecognizeMacaoIDCardOCR` over the official Tencent Cloud SDK (TC3-HMAC-SHA256). */
 export function createOcrClient(options: OcrClientOptions): OcrClient {
   if (!options.secretId || !options.secretKey) {
@@ -148,8 +174,9 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
     params: RecognizeMacaoIDCardOCRRequest,
     opts: RecognizeCallOptions,
   ): Promise<RecognizeMacaoIDCardOCRResponse> {
-    await opts.beforeCall?.(opts.signal);
+    const sent = (await opts.beforeCall?.(opts.signal)) ?? undefined;
     if (opts.signal?.aborted) throw new OcrError(CLIENT_CODES.aborted, 'cancelled before sending');
+    if (sent) watchRequests();
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const startedAt = Date.now();
@@ -157,7 +184,9 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
     const record = (code: string, requestId: string | undefined): void =>
       opts.onCall?.({ code, requestId, latencyMs: performance.now() - t0, startedAt });
     try {
-      const res = (await sdk.request(OCR_ACTION, params, { signal })) as RecognizeMacaoIDCardOCRResponse;
+      const res = (await leaving.run({ sent }, () =>
+        sdk.request(OCR_ACTION, params, { signal }),
+      )) as RecognizeMacaoIDCardOCRResponse;
       record('OK', res.RequestId);
       return res;
     } catch (e) {

@@ -218,10 +218,11 @@ export async function processCard(
                 const left = await lockLeft();
                 const seen = Date.now();
                 if (left <= 0) throw lost();
-                await ctx.limiter.acquire(s);
+                const slot = await ctx.limiter.acquire(s);
                 // BullMQ renews the lock meanwhile; only a wait that could have outlived it (with
                 // a second to spare) is worth another look before paying.
                 if (Date.now() - seen >= left - 1000 && (await lockLeft()) <= 0) throw lost();
+                return slot.sent;
               },
               onCall,
             },
@@ -272,12 +273,17 @@ export async function processCard(
     }
     if (rule.action === 'throttle') {
       await Promise.all(callWrites);
-      const qps = await ctx.limiter.throttled();
+      const { qps, lone } = await ctx.limiter.throttled();
       // A short queue-wide pause is enough: the shared rate has just been cut. A full second here
-      // cost a second of quota per throttle (bench/worker).
-      await ctx.rateLimitQueue(300 + Math.round(Math.random() * 200));
+      // cost a second of quota per throttle (bench/worker). A lone refusal pauses for two slots.
+      await ctx.rateLimitQueue(lone ? Math.ceil(2000 / qps) : 300 + Math.round(Math.random() * 200));
       ctx.onOutcome?.('throttled', code);
-      log.warn({ code, qps }, 'the API says the rate is too high: every worker slows down');
+      log.warn(
+        { code, qps: Math.round(qps * 10) / 10 },
+        lone
+          ? 'the API refused one call as over the rate: every worker slows down a little'
+          : 'the API says the rate is too high: every worker slows down',
+      );
       throw Worker.RateLimitError();
     }
     if (rule.action === 'fatal') {

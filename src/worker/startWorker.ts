@@ -11,7 +11,7 @@ import { ATTEMPT_BACKOFF, backoffDelayMs } from './backoff.js';
 import { ByteBudget } from './byteBudget.js';
 import { CircuitBreaker } from './circuitBreaker.js';
 import { type CardContext, type CardJobResult, processCard } from './processCard.js';
-import { RateLimiter } from './rateLimiter.js';
+import { RateLimiter, type RateLimiterOptions } from './rateLimiter.js';
 
 /** Options of {@link startCardWorker}. */
 export interface CardWorkerOptions {
@@ -27,6 +27,8 @@ export interface CardWorkerOptions {
   client: OcrClient;
   /** `OCR_QPS`: the rate for all workers together, requests per second. */
   qps: number;
+  /** `OCR_RATE_GUARD_MS`: see {@link RateLimiterOptions.guardMs}; default 30. */
+  rateGuardMs?: number;
   /** `OCR_IMAGE_MODE`. */
   imageMode: 'url' | 'base64';
   /** Fixed concurrency; unset: follows rate × observed latency, within 2..{@link maxConcurrency}. */
@@ -43,7 +45,12 @@ export interface CardWorkerOptions {
   lockDurationMs?: number;
   /** How often stalled jobs are looked for, ms; default 15,000. */
   stalledIntervalMs?: number;
-  /** Quick retries inside one attempt; default 3 (0.5 s to 5 s apart). */
+  /**
+   * Quick retries inside one attempt; default 3, the first after 100-200 ms, then twice as long
+   * each time (up to 5 s). Short, as the AWS SDKs' standard retry mode (100 ms base): every retry
+   * takes its turn in the shared rate, so retrying sooner never raises the request rate, and a
+   * storm of failures cools the rate down (circuitBreaker.ts).
+   */
   quickRetries?: number;
   quickMinMs?: number;
   quickMaxMs?: number;
@@ -75,7 +82,11 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
   const redis: Redis = createRedis(opts.redisUrl);
   const workerRedis: Redis = createRedis(opts.redisUrl);
   const queue = new Queue<CardJobData>(queueName, { connection: redis, prefix });
-  const limiter = new RateLimiter(redis, { key: queue.toKey('ocr-rate'), maxQps: opts.qps });
+  const limiter = new RateLimiter(redis, {
+    key: queue.toKey('ocr-rate'),
+    maxQps: opts.qps,
+    ...(opts.rateGuardMs !== undefined ? { guardMs: opts.rateGuardMs } : {}),
+  });
   const breaker = new CircuitBreaker({ queue, redis, store: opts.store, limiter, logger: log });
   const portraits = opts.portraits ? parseS3Uri(opts.portraits) : undefined;
 
@@ -94,7 +105,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     presignTtlSec: opts.presignTtlSec ?? 300,
     portraits,
     quickRetries: opts.quickRetries ?? 3,
-    quickMinMs: opts.quickMinMs ?? 500,
+    quickMinMs: opts.quickMinMs ?? 100,
     quickMaxMs: opts.quickMaxMs ?? 5000,
     rateLimitQueue: (ms) => queue.rateLimit(ms),
     lockRemainingMs: async (jobId, token) => {

@@ -133,12 +133,12 @@ export async function startPipeline(opts: {
       emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
       await queue.obliterate({ force: true });
       await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
-      await redis.del(queue.toKey('ocr-rate'), queue.toKey('paused-reason'));
+      await redis.del(queue.toKey('ocr-rate'), queue.toKey('ocr-rate:sent'), queue.toKey('paused-reason'));
     },
     async close() {
       for (const w of workers) await w.close(1000).catch(() => undefined);
       await queue.obliterate({ force: true }).catch(() => undefined);
-      await redis.del(queue.toKey('ocr-rate'), queue.toKey('paused-reason'));
+      await redis.del(queue.toKey('ocr-rate'), queue.toKey('ocr-rate:sent'), queue.toKey('paused-reason'));
       await queue.close();
       redis.disconnect();
       client.close();

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { EmulatorStats } from '../../src/emulator/stats.js';
 import { type Pipeline, pipelineEnv } from './pipeline.js';
 
 /** The CLI's entry point, by absolute path, so that a child may run in any working directory. */
@@ -40,6 +41,48 @@ export function spawnWorker(
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
+}
+
+/** A `macao-ocr emulator` in a process of its own. */
+export interface EmulatorProcess {
+  child: ChildProcess;
+  url: string;
+  stats: () => Promise<EmulatorStats>;
+}
+
+/**
+ * Starts `macao-ocr emulator --port 0 ...args` with one credential and resolves once it listens.
+ * Its own process: its clock can be moved apart from the test's, and the times it counts calls at
+ * are not held up by whatever the test process is doing (the in-process emulator's event loop lagged
+ * by up to 48 ms beside s3rver and the test's own work, and counted calls that much late).
+ */
+export async function spawnEmulator(
+  credential: { secretId: string; secretKey: string },
+  args: string[] = [],
+): Promise<EmulatorProcess> {
+  const child = spawn(process.execPath, ['--import', TSX, BIN, 'emulator', '--port', '0', ...args], {
+    env: {
+      ...process.env,
+      TENCENTCLOUD_SECRET_ID: credential.secretId,
+      TENCENTCLOUD_SECRET_KEY: credential.secretKey,
+      LOG_LEVEL: 'silent',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (c) => reject(new Error(`emulator exited with ${c}`)));
+  });
+  const stats = async (): Promise<EmulatorStats> => {
+    const res = await fetch(`${url}/_emulator/stats`);
+    return (await res.json()) as EmulatorStats;
+  };
+  return { child, url, stats };
 }
 
 /** Waits until `check` is true, polling every 50 ms. */

@@ -9,14 +9,17 @@ describe('configuration', () => {
     expect(c.ocr).toMatchObject({
       endpoint: 'https://ocr.intl.tencentcloudapi.com',
       qps: 5,
+      rateGuardMs: 30,
       imageMode: 'url',
     });
+    expect(parseConfig({ OCR_RATE_GUARD_MS: '0' }).ocr.rateGuardMs).toBe(0);
     expect(c.logLevel).toBe('info');
   });
 
   it.each([
     [{ OCR_QPS: '-1' }, 'OCR_QPS must be a number > 0, got `-1`'],
     [{ OCR_QPS: 'fast' }, 'OCR_QPS must be a number > 0, got `fast`'],
+    [{ OCR_RATE_GUARD_MS: '-5' }, 'OCR_RATE_GUARD_MS must be a number >= 0, got `-5`'],
     [{ OCR_IMAGE_MODE: 'inline' }, 'OCR_IMAGE_MODE must be url or base64, got `inline`'],
     [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis:// or rediss://'],
     [{ DATABASE_URL: 'mysql://x@y/z' }, 'DATABASE_URL must start with postgres:// or postgresql://'],

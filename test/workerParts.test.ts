@@ -5,6 +5,7 @@ import { createRedis } from '../src/queue.js';
 import { backoffDelayMs } from '../src/worker/backoff.js';
 import { ByteBudget } from '../src/worker/byteBudget.js';
 import { RateLimiter } from '../src/worker/rateLimiter.js';
+import { lockLeftMs } from '../src/worker/startWorker.js';
 
 describe('backoff', () => {
   it('grows exponentially, is capped, and keeps half of it fixed', () => {
@@ -158,6 +159,19 @@ describe('the shared rate limiter (real Redis)', () => {
     times.sort((x, y) => x - y);
     for (let i = 10; i < times.length; i++) expect(times[i]! - times[i - 10]!).toBeGreaterThanOrEqual(1000);
     expect(await a.llen(`${key}:sent`)).toBe(10);
+  });
+
+  it("reads what is left of a job lock in one call: ours, another worker's, none, no expiry", async () => {
+    const lock = `${key}:job-1:lock`;
+    await a.set(lock, 'token-ours', 'PX', 5000);
+    const left = await lockLeftMs(a, lock, 'token-ours');
+    expect(left).toBeGreaterThan(4000);
+    expect(left).toBeLessThanOrEqual(5000);
+    expect(await lockLeftMs(a, lock, 'token-theirs')).toBe(0);
+    await a.set(lock, 'token-ours');
+    expect(await lockLeftMs(a, lock, 'token-ours')).toBe(Number.POSITIVE_INFINITY);
+    await a.del(lock);
+    expect(await lockLeftMs(a, lock, 'token-ours')).toBe(0);
   });
 
   it('refuses a nonsensical rate', () => {

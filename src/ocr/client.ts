@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import http from 'node:http';
 import https from 'node:https';
@@ -114,22 +114,27 @@ interface SdkError {
 }
 
 /**
- * Who wants to know when the request made in this async context has left. The SDK makes its HTTP
- * request deep inside (node-fetch over `http.request`); Node's `http.client.request.start`
- * diagnostics channel hands us that request, and the context tells us which call it belongs to.
+ * Calls waiting to hear that their request has left, by the `X-TC-TraceId` we give each (the
+ * SDK's own per-request trace header; we set it instead of letting the SDK draw one). The SDK
+ * makes its HTTP request deep inside (node-fetch over `http.request`); Node's
+ * `http.client.request.start` diagnostics channel hands us each request, and its trace id tells
+ * us whose it is. (An AsyncLocalStorage context did the same, and its promise hooks cost the
+ * worker ~2 ms of CPU per card: bench/worker.)
  */
-const leaving = new AsyncLocalStorage<{ sent: (() => void) | undefined }>();
+const leaving = new Map<string, () => void>();
 let watchingRequests = false;
 
 function watchRequests(): void {
   if (watchingRequests) return;
   watchingRequests = true;
   diagnostics.subscribe('http.client.request.start', (message) => {
-    const waiting = leaving.getStore();
-    const sent = waiting?.sent;
-    if (!waiting || !sent) return;
-    waiting.sent = undefined; // the call's first request only
-    (message as { request: http.ClientRequest }).request.once('finish', sent);
+    const request = (message as { request: http.ClientRequest }).request;
+    const raw = request.getHeader('x-tc-traceid'); // node-fetch sets each header as an array
+    const id = Array.isArray(raw) ? raw[0] : raw;
+    const sent = typeof id === 'string' ? leaving.get(id) : undefined;
+    if (!sent || typeof id !== 'string') return;
+    leaving.delete(id);
+    request.once('finish', sent);
   });
 }
 
@@ -184,9 +189,17 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
     const record = (code: string, requestId: string | undefined): void =>
       opts.onCall?.({ code, requestId, latencyMs: performance.now() - t0, startedAt });
     try {
-      const res = (await leaving.run({ sent }, () =>
-        sdk.request(OCR_ACTION, params, { signal }),
-      )) as RecognizeMacaoIDCardOCRResponse;
+      const traceId = randomUUID();
+      if (sent) leaving.set(traceId, sent);
+      let res: RecognizeMacaoIDCardOCRResponse;
+      try {
+        res = (await sdk.request(OCR_ACTION, params, {
+          signal,
+          headers: { 'X-TC-TraceId': traceId },
+        })) as RecognizeMacaoIDCardOCRResponse;
+      } finally {
+        leaving.delete(traceId);
+      }
       record('OK', res.RequestId);
       return res;
     } catch (e) {

@@ -73,14 +73,15 @@ redis.call('PEXPIRE', KEYS[1], 86400000)
 return {tostring(tat - now), tostring(rate), '1'}
 `;
 
-// KEYS[1] departures (newest first); ARGV: n, spanMs. The call may leave now if the n-th latest
-// departure is at least spanMs old (n + 1 calls never within spanMs): records now and returns
+// KEYS[1] departures (newest first, the latest n kept: the n-th latest is the last, read in O(1));
+// ARGV: n, spanMs. The call may leave now if the n-th latest departure is at least spanMs old (n + 1 calls never within spanMs): records now and returns
 // {'0', now}; else returns {ms until it may, ''}.
 const DEPART = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local n, span = tonumber(ARGV[1]), tonumber(ARGV[2])
-local nth = tonumber(redis.call('LINDEX', KEYS[1], n - 1))
+local nth = nil
+if redis.call('LLEN', KEYS[1]) >= n then nth = tonumber(redis.call('LINDEX', KEYS[1], -1)) end
 if nth and now - nth < span then return {tostring(nth + span - now), ''} end
 redis.call('LPUSH', KEYS[1], tostring(now))
 redis.call('LTRIM', KEYS[1], 0, n - 1)
@@ -102,10 +103,12 @@ return tostring(now)
 /**
  * A call that leaves more than this after its departure was asked for is moved to when it left:
  * Redis stamped it earlier. A process's first call (cold code, a new connection) left 20-50 ms
- * after its stamp, later ones 2-4 ms (test/workerProcess.test.ts, two processes at a quota of 10):
- * ten calls on, a call on time then reached the provider within a second of it.
+ * after its stamp, later ones 2-4 ms (test/workerProcess.test.ts, two processes at a quota of
+ * 10): ten calls on, a call on time then reached the provider within a second of it. Shorter
+ * delays than a third of the default guard are left to the guard: moving every departure cost
+ * a Redis call per card on a busy worker (bench/worker).
  */
-const RESTAMP_AFTER_MS = 5;
+const RESTAMP_AFTER_MS = 10;
 
 /** What {@link RateLimiter.acquire} hands the caller. */
 export interface Slot {
@@ -189,20 +192,21 @@ export class RateLimiter {
    * now; returns when the caller must send. Rejects if the signal aborts first (a slot already
    * taken is then lost: safe).
    *
-   * One call per process at a time goes through these steps (a FIFO line), so a process holds
-   * at most one slot and asks Redis once at a time. A call that held a slot seconds ahead and then
-   * woke late lost it (every card in flight did, before): a process that stalls (its start, when
-   * it takes ~80 jobs at once; CPU starvation) threw away up to seconds of quota at once.
+   * One call per process at a time asks for a slot (a FIFO line), and only for one within the
+   * horizon, so the schedule never runs far ahead of now: every card in flight once held a slot
+   * up to seconds ahead, and a process that stalled (its start, when it takes ~80 jobs at once;
+   * CPU starvation) sat on seconds of quota the other processes could not use. The wait for the
+   * slot and the departure are outside the line: with them inside, one process could not start
+   * more than ~150 calls a second (two Redis round trips and a timer each, bench/worker).
    */
   async acquire(signal?: AbortSignal): Promise<Slot> {
-    const [stamp, askedAt] = await untilAborted(
-      this.inTurn(async () => {
-        const ms = await this.reserve(signal);
-        if (ms > 0) await sleep(ms, signal);
-        return this.depart(signal);
-      }),
+    const ms = await untilAborted(
+      this.inTurn(() => this.reserve(signal)),
       signal,
     );
+    // Under a millisecond early is within what the guard absorbs; a timer would wait a whole one.
+    if (ms >= 1) await sleep(ms, signal);
+    const [stamp, askedAt] = await this.depart(signal);
     let once = false;
     return {
       sent: () => {

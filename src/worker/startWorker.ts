@@ -14,6 +14,21 @@ import { type CardContext, type CardJobResult, processCard } from './processCard
 import { RateLimiter, type RateLimiterOptions } from './rateLimiter.js';
 
 /** Options of {@link startCardWorker}. */
+// KEYS[1] a job's lock; ARGV[1] our token. Returns its remaining ms, -1 if another worker holds
+// it (or none does), -2 if it never expires. One command: MULTI/GET/PTTL/EXEC was four per call.
+const LOCK_LEFT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then return -2 end
+return ttl
+`;
+
+/** Ms left on a job's lock if `token` holds it; 0 if another worker (or none) does; Infinity if it never expires. */
+export async function lockLeftMs(redis: Redis, lockKey: string, token: string): Promise<number> {
+  const left = Number(await redis.eval(LOCK_LEFT, 1, lockKey, token));
+  return left === -2 ? Number.POSITIVE_INFINITY : Math.max(0, left);
+}
+
 export interface CardWorkerOptions {
   redisUrl: string;
   /** Queue name; default `cards`. */
@@ -110,13 +125,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     rateLimitQueue: (ms) => queue.rateLimit(ms),
     lockRemainingMs: async (jobId, token) => {
       if (!token) return Number.POSITIVE_INFINITY;
-      const key = queue.toKey(`${jobId}:lock`);
-      const [[, holder], [, ttl]] = (await redis.multi().get(key).pttl(key).exec()) as [
-        [Error | null, string | null],
-        [Error | null, number],
-      ];
-      if (holder !== token) return 0;
-      return ttl >= 0 ? ttl : Number.POSITIVE_INFINITY;
+      return lockLeftMs(redis, queue.toKey(`${jobId}:lock`), token);
     },
     onCall: (rec) => {
       latencyMs = latencyMs * 0.9 + rec.latencyMs * 0.1;

@@ -174,6 +174,15 @@ describe('the shared rate limiter (real Redis)', () => {
     expect(await lockLeftMs(a, lock, 'token-ours')).toBe(0);
   });
 
+  it('reports the rate it allows, less the guard: 50/s with 30 ms is 48.5 calls a second', async () => {
+    await a.del(key);
+    expect(await new RateLimiter(a, { key, maxQps: 50 }).effectiveQps()).toBeCloseTo(
+      1000 / (20 + 30 / 50),
+      6,
+    );
+    expect(await new RateLimiter(a, { key, maxQps: 50, guardMs: 0 }).effectiveQps()).toBe(50);
+  });
+
   it('refuses a nonsensical rate', () => {
     expect(() => new RateLimiter(a, { key, maxQps: 0 })).toThrow('`qps` must be a number > 0, got `0`');
   });

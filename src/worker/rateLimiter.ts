@@ -43,7 +43,7 @@ export interface RateLimiterOptions {
  * 30 ms: 3% of the rate. In bench/worker (two work processes, the emulator, Redis, PostgreSQL and
  * the object store on 2 cores, Q = 50): before departures were moved to when requests were
  * written, 20 ms let 20 of 2,246 calls be refused (0.89%) and 30 ms 4 of 2,230; since, 30 ms let
- * 0-8 of ~2,230 be refused (0-0.36%) at 0.956-0.967 of the rate in the steady state, and 20 ms
+ * 0-8 of ~2,230 be refused (0-0.36%) at 0.945-0.964 of the rate in the steady state, and 20 ms
  * gained nothing (8 refused, 0.965). The 5% margin this replaced (50 ms) let none, at 0.94-0.95.
  */
 export const DEFAULT_GUARD_MS = 30;

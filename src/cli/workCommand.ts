@@ -93,6 +93,9 @@ export function registerWorkCommand(program: Command): void {
     const graceMs = intOption('--grace-ms', o.graceMs ?? '30000', 0);
     const metricsPort = o.metricsPort ? intOption('--metrics-port', o.metricsPort, 0, 65535) : undefined;
     const log = createLogger({ name: 'worker', level: config.logLevel });
+    // Listening before anything is opened: a SIGTERM while the worker starts (it may already
+    // have taken cards when startCardWorker returns) is a graceful stop, not the default kill.
+    const stopped = onceStopSignal(log);
     const client = openOcrClient(config);
     const services = await openServices(config);
     const metrics = metricsPort === undefined ? undefined : createWorkerMetrics();
@@ -133,7 +136,7 @@ export function registerWorkCommand(program: Command): void {
         },
         'worker started',
       );
-      await onceStopSignal(log);
+      await stopped;
       await worker.close(graceMs);
       log.info('worker stopped');
     } finally {

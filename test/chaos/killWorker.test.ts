@@ -59,6 +59,10 @@ describe('chaos: kill -9 of worker processes', () => {
     }
     await p.drained(150_000);
     const redisAfter = await dumpQueueKeys(p.redis, DEFAULT_QUEUE_PREFIX, p.queueName);
+    // The last one may still be loading its modules when the run drains: a process that has not
+    // started yet has nothing to stop gracefully (it once got SIGTERM there and died of it).
+    const last = victim;
+    await until(() => last.output().includes('"msg":"worker started"'), 60_000, 'the last worker to start');
     for (const w of [steady, victim]) w.child.kill('SIGTERM');
     expect(await steady.exited).toBe(0);
     expect(await victim.exited).toBe(0);

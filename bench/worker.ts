@@ -40,6 +40,7 @@ import { versionId } from '../src/results/cardVersion.js';
 import { ResultsStore } from '../src/results/store.js';
 import { presignGet } from '../src/storage/objects.js';
 import { createS3Client, putObject } from '../src/storage/s3.js';
+import { rateLimiterKeys } from '../src/worker/rateLimiter.js';
 import { fmt, printTable } from './lib.js';
 import { REPO_ROOT, transpileForChildren } from './transpile.js';
 import type { CardChildArgs, CardChildResult } from './worker-card.child.js';
@@ -184,7 +185,7 @@ function newQueue(): Queue<CardJobData> {
 }
 async function dropQueue(queue: Queue<CardJobData>): Promise<void> {
   await queue.obliterate({ force: true }).catch(() => undefined);
-  await redis.del(queue.toKey('ocr-rate'), queue.toKey('ocr-rate:sent'), queue.toKey('paused-reason'));
+  await redis.del(...rateLimiterKeys(queue.toKey('ocr-rate')), queue.toKey('paused-reason'));
   await queue.close();
 }
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedis } from '../src/queue.js';
 import { backoffDelayMs } from '../src/worker/backoff.js';
 import { ByteBudget } from '../src/worker/byteBudget.js';
-import { RateLimiter } from '../src/worker/rateLimiter.js';
+import { RateLimiter, rateLimiterKeys } from '../src/worker/rateLimiter.js';
 import { lockLeftMs } from '../src/worker/startWorker.js';
 
 describe('backoff', () => {
@@ -59,7 +59,7 @@ describe('the shared rate limiter (real Redis)', () => {
     b = createRedis(inject('redisUrl'));
   });
   afterAll(async () => {
-    await a.del(key, `${key}:sent`);
+    await a.del(...rateLimiterKeys(key));
     a.disconnect();
     b.disconnect();
   });
@@ -144,7 +144,7 @@ describe('the shared rate limiter (real Redis)', () => {
   });
 
   it("keeps to the provider's rule by when calls really leave, even when the schedule would let them bunch", async () => {
-    await a.del(key, `${key}:sent`);
+    await a.del(...rateLimiterKeys(key));
     const l = new RateLimiter(a, { key, maxQps: 10 });
     const times: number[] = [];
     const t0 = Date.now();
@@ -158,7 +158,7 @@ describe('the shared rate limiter (real Redis)', () => {
     await take(10);
     times.sort((x, y) => x - y);
     for (let i = 10; i < times.length; i++) expect(times[i]! - times[i - 10]!).toBeGreaterThanOrEqual(1000);
-    expect(await a.llen(`${key}:sent`)).toBe(10);
+    expect(await a.llen(rateLimiterKeys(key)[1])).toBe(10);
   });
 
   it("reads what is left of a job lock in one call: ours, another worker's, none, no expiry", async () => {

@@ -131,9 +131,9 @@ function watchRequests(): void {
   diagnostics.subscribe('http.client.request.start', (message) => {
     const request = (message as { request: http.ClientRequest }).request;
     const raw = request.getHeader('x-tc-traceid'); // node-fetch sets each header as an array
-    const id = Array.isArray(raw) ? raw[0] : raw;
-    const sent = typeof id === 'string' ? leaving.get(id) : undefined;
-    if (!sent || typeof id !== 'string') return;
+    const id = String(Array.isArray(raw) ? raw[0] : raw);
+    const sent = leaving.get(id);
+    if (!sent) return;
     leaving.delete(id);
     request.once('finish', sent);
   });

@@ -39,6 +39,15 @@ export interface RateLimiterOptions {
   guardMs?: number;
 }
 
+/** Every Redis key a limiter on `key` keeps: its state, and its record of departures. */
+export function rateLimiterKeys(key: string): [state: string, departures: string] {
+  return [key, departuresKey(key)];
+}
+
+function departuresKey(key: string): string {
+  return `${key}:sent`;
+}
+
 /**
  * 30 ms: 3% of the rate. In bench/worker (two work processes, the emulator, Redis, PostgreSQL and
  * the object store on 2 cores, Q = 50): before departures were moved to when requests were
@@ -52,8 +61,8 @@ export const DEFAULT_GUARD_MS = 30;
 const LONE_FACTOR = 0.95;
 
 // KEYS[1] state; ARGV: maxQps, minQps, increasePerSec, horizonMs, guardPerSlotMs. Returns
-// {waitMs, rate, reserved} as strings: reserved '1', the caller owns the slot waitMs from now;
-// '0', the schedule is booked beyond the horizon and nothing was taken: ask again in waitMs.
+// {waitMs, reserved} as strings: reserved '1', the caller owns the slot waitMs from now; '0', the
+// schedule is booked beyond the horizon and nothing was taken: ask again in waitMs.
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -66,11 +75,11 @@ local at = tonumber(s[3]) or now
 rate = math.max(minQ, math.min(maxQ, rate + inc * (now - at) / 1000))
 if tat < now then tat = now end
 if tat - now > horizon then
-  return {tostring(tat - now - horizon), tostring(rate), '0'}
+  return {tostring(tat - now - horizon), '0'}
 end
 redis.call('HSET', KEYS[1], 'tat', tostring(tat + 1000 / rate + guard), 'rate', tostring(rate), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], 86400000)
-return {tostring(tat - now), tostring(rate), '1'}
+return {tostring(tat - now), '1'}
 `;
 
 // KEYS[1] departures (newest first, the latest n kept: the n-th latest is the last, read in O(1));
@@ -172,7 +181,7 @@ export class RateLimiter {
     if (!(guardMs >= 0)) throw new Error(`\`guardMs\` must be a number >= 0, got \`${guardMs}\``);
     this.redis = redis;
     this.key = opts.key;
-    this.sentKey = `${opts.key}:sent`;
+    this.sentKey = departuresKey(opts.key);
     const maxQps = opts.maxQps;
     const minQps = Math.min(maxQps, opts.minQps ?? Math.max(0.2, maxQps / 50));
     this.args = [maxQps, minQps, opts.increasePerSec ?? maxQps / 10];
@@ -207,11 +216,9 @@ export class RateLimiter {
     // Under a millisecond early is within what the guard absorbs; a timer would wait a whole one.
     if (ms >= 1) await sleep(ms, signal);
     const [stamp, askedAt] = await this.depart(signal);
-    let once = false;
     return {
       sent: () => {
-        if (once || performance.now() - askedAt <= RESTAMP_AFTER_MS) return;
-        once = true;
+        if (performance.now() - askedAt <= RESTAMP_AFTER_MS) return;
         // Moving a departure later only makes the record stricter for the calls after it. If
         // Redis is unreachable the call has left anyway; the stamp it has is the record.
         this.redis.eval(REDEPART, 1, this.sentKey, stamp).catch(() => undefined);
@@ -233,14 +240,14 @@ export class RateLimiter {
   private async reserve(signal?: AbortSignal): Promise<number> {
     for (;;) {
       signal?.throwIfAborted();
-      const [wait, , reserved] = (await this.redis.eval(
+      const [wait, reserved] = (await this.redis.eval(
         RESERVE,
         1,
         this.key,
         ...this.args,
         this.horizonMs,
         this.guardPerSlotMs,
-      )) as [string, string, string];
+      )) as [string, string];
       if (reserved === '1') return Number(wait);
       await sleep(Math.max(1, Number(wait)), signal);
     }
@@ -268,6 +275,17 @@ export class RateLimiter {
    * once per cool-off. Returns the rate now, per second, and whether this refusal was lone.
    */
   async throttled(factor = 0.8): Promise<{ qps: number; lone: boolean }> {
+    const [qps, lone] = await this.decrease(factor);
+    return { qps, lone };
+  }
+
+  /** Cuts the rate to its floor: a storm of transient errors; it then probes its way back up. */
+  async coolDown(): Promise<number> {
+    return (await this.decrease(0))[0];
+  }
+
+  /** {@link DECREASE}: [the rate now, less the guard; whether it was a lone throttle]. */
+  private async decrease(factor: number): Promise<[number, boolean]> {
     const [rate, lone] = (await this.redis.eval(
       DECREASE,
       1,
@@ -278,22 +296,7 @@ export class RateLimiter {
       LONE_FACTOR,
       this.loneMs,
     )) as [string, string];
-    return { qps: this.withGuard(Number(rate)), lone: lone === '1' };
-  }
-
-  /** Cuts the rate to its floor: a storm of transient errors; it then probes its way back up. */
-  async coolDown(): Promise<number> {
-    const [rate] = (await this.redis.eval(
-      DECREASE,
-      1,
-      this.key,
-      ...this.args,
-      0,
-      this.cooldownMs,
-      LONE_FACTOR,
-      this.loneMs,
-    )) as [string, string];
-    return this.withGuard(Number(rate));
+    return [this.withGuard(Number(rate)), lone === '1'];
   }
 
   /** Calls per second the schedule allows now (the adaptive rate, less the guard), as every worker sees it. */

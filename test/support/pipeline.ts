@@ -11,6 +11,7 @@ import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../../src/q
 import type { ResultsStore } from '../../src/results/store.js';
 import { type LocalS3Server, startLocalS3Server } from '../../src/storage/localS3Server.js';
 import { createS3Client, putObject } from '../../src/storage/s3.js';
+import { rateLimiterKeys } from '../../src/worker/rateLimiter.js';
 import { type CardWorker, type CardWorkerOptions, startCardWorker } from '../../src/worker/startWorker.js';
 import { type Backend, openTestStore } from './store.js';
 
@@ -133,12 +134,12 @@ export async function startPipeline(opts: {
       emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
       await queue.obliterate({ force: true });
       await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
-      await redis.del(queue.toKey('ocr-rate'), queue.toKey('ocr-rate:sent'), queue.toKey('paused-reason'));
+      await redis.del(...rateLimiterKeys(queue.toKey('ocr-rate')), queue.toKey('paused-reason'));
     },
     async close() {
       for (const w of workers) await w.close(1000).catch(() => undefined);
       await queue.obliterate({ force: true }).catch(() => undefined);
-      await redis.del(queue.toKey('ocr-rate'), queue.toKey('ocr-rate:sent'), queue.toKey('paused-reason'));
+      await redis.del(...rateLimiterKeys(queue.toKey('ocr-rate')), queue.toKey('paused-reason'));
       await queue.close();
       redis.disconnect();
       client.close();

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { SampleObject } from '../src/emulator/specimen/index.js';
+import { createLogger } from '../src/log.js';
 import { createS3Client } from '../src/storage/s3.js';
 import { pauseReason, resumeQueue } from '../src/worker/circuitBreaker.js';
 import { outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
+import { until } from './support/processes.js';
 
 describe('worker: cards through the emulator', () => {
   let p: Pipeline;
@@ -121,6 +123,46 @@ describe('worker: cards through the emulator', () => {
     await p.drained();
     await w.close();
     expect(p.emulator.stats().calls).toBe(1);
+  });
+
+  it('does not pay for a card whose lock another worker took while it waited for its turn', async () => {
+    await p.upload('lock/', { count: 2, seed: 12, backRatio: 0 });
+    // A slot every 4 s, a 3 s lock: the second card waits longer than its lock would last unrenewed,
+    // so it reads the lock again before it is sent.
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => lines.push(line) } });
+    const w = await p.startWorker({
+      qps: 0.25,
+      concurrency: 2,
+      lockDurationMs: 3000,
+      stalledIntervalMs: 1000,
+      logger,
+    });
+    const run = await p.enqueue('lock/');
+    await until(
+      async () => p.emulator.stats().calls === 1 && (await p.queue.getActiveCount()) === 1,
+      10_000,
+      'the first card sent and the second waiting for its slot',
+    );
+    const [waiting] = await p.queue.getActive();
+    const lockKey = p.queue.toKey(`${waiting!.id}:lock`);
+    // Another worker holds the card now (as after a stall longer than the lock): until its lock
+    // lapses, 6 s from now, the card must not be sent from here, though its slot comes within 4 s.
+    await p.redis.set(lockKey, 'another-worker', 'PX', 6000);
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(p.emulator.stats().calls).toBe(1);
+    expect(await p.redis.get(lockKey)).toBe('another-worker');
+    // The other worker never finishes it: its lock lapses, the stalled-job check gives the card
+    // out again, and this worker recognizes it, paying once.
+    await p.drained(30_000);
+    await w.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 2 });
+    expect(p.emulator.stats()).toMatchObject({ calls: 2, billed: 2 });
+    // The log says so once, as a warning; no error from BullMQ refusing to move a job whose lock
+    // is gone (the card is not moved).
+    const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(logged.filter((l) => l.msg.startsWith('lost the lock of this card'))).toHaveLength(1);
+    expect(logged.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('pauses every worker on a fatal code, fails no card, and completes after resume', async () => {

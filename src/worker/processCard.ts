@@ -72,6 +72,14 @@ export interface CardJobResult {
   alreadyRecognized?: boolean;
 }
 
+/**
+ * A card whose job lock is gone when it is about to be sent (the worker stalled for longer than
+ * the lock, and BullMQ may have given the job to another) is left to whoever holds it now: not
+ * sent, and not moved either (BullMQ refuses a move without the lock; the stalled-job check gives
+ * the card out again if nobody holds it).
+ */
+const LOCK_LOST = 'the job lock was lost (another worker has the card)';
+
 const INLINE_AFTER_DOWNLOAD_ERROR: ReadonlySet<string> = new Set(['FailedOperation.DownLoadError']);
 const DOWNSCALE_AFTER: ReadonlySet<string> = new Set([
   'LimitExceeded.TooLargeFileError',
@@ -145,6 +153,7 @@ export async function processCard(
   };
 
   let mode: PresentMode = ctx.imageMode;
+  let lockLost = false;
   const base: Omit<CardResult, 'outcome'> = {
     versionId,
     runId: data.runId,
@@ -213,8 +222,10 @@ export async function processCard(
                   ctx.lockRemainingMs
                     ? await ctx.lockRemainingMs(versionId, token)
                     : Number.POSITIVE_INFINITY;
-                const lost = (): OcrError =>
-                  new OcrError(CLIENT_CODES.aborted, 'the job lock was lost (another worker has the card)');
+                const lost = (): OcrError => {
+                  lockLost = true;
+                  return new OcrError(CLIENT_CODES.aborted, LOCK_LOST);
+                };
                 const left = await lockLeft();
                 const seen = Date.now();
                 if (left <= 0) throw lost();
@@ -264,6 +275,15 @@ export async function processCard(
     const err = coerce(e);
     const code = isOcrError(err) ? err.code : storageCode(err);
     const rule = ruleFor(code);
+    if (lockLost) {
+      await Promise.all(callWrites);
+      ctx.onOutcome?.('deferred', code);
+      log.warn(
+        { code },
+        'lost the lock of this card (a stall longer than the lock?): left to the worker that has it now, not sent by this one',
+      );
+      throw new DelayedError(LOCK_LOST);
+    }
     if (signal.aborted || code === CLIENT_CODES.aborted) {
       // Shutdown: back to the queue without spending an attempt.
       await Promise.all(callWrites);

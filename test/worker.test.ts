@@ -213,6 +213,35 @@ describe('worker: cards through the emulator', () => {
     expect(meta.width).toBeGreaterThan(50);
   });
 
+  it('a portrait it cannot write costs no second call: the card is recognized, flagged, without it', async () => {
+    const { CreateBucketCommand, DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+    await expect(p.startWorker({ portraits: 's3://no-such-portraits/p/' })).rejects.toThrow(
+      '--portraits s3://no-such-portraits/p/: opening bucket no-such-portraits: the bucket does not exist',
+    );
+    // The bucket is there when the worker starts, and gone by the time the answer comes.
+    const gone = `portraits-gone-${Date.now()}`;
+    await p.s3.send(new CreateBucketCommand({ Bucket: gone }));
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => lines.push(line) } });
+    const w = await p.startWorker({ portraits: `s3://${gone}/p/`, logger });
+    await p.s3.send(new DeleteBucketCommand({ Bucket: gone }));
+    const run = await p.enqueue('set/card-000004');
+    await p.drained();
+    await w.close();
+    const { rows } = await p.store.pool.query(
+      'SELECT outcome, portrait_key, api_calls, attempts, checks FROM cards WHERE run_id = $1',
+      [run.runId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'recognized', portrait_key: null, api_calls: 1, attempts: 1 });
+    expect(rows[0].checks.map((c: { code: string }) => c.code)).toContain('portrait-not-stored');
+    expect(p.emulator.stats()).toMatchObject({ calls: 1, billed: 1 });
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; code?: string });
+    expect(warned.filter((l) => l.msg.startsWith('could not store the portrait'))).toEqual([
+      expect.objectContaining({ code: 'Storage.NoSuchBucket' }),
+    ]);
+  });
+
   it('cuts the shared rate when most calls fail transiently, then lets it climb back', async () => {
     p.emulator.configure({ faults: { 'FailedOperation.OcrFailed': 1 } });
     const w = await p.startWorker({

@@ -13,6 +13,7 @@ import type { CardJobData } from '../queue.js';
 import type { ResultsStore } from '../results/store.js';
 import type { CardResult, Outcome } from '../results/types.js';
 import { putObject } from '../storage/s3.js';
+import { describeS3Error } from '../storage/s3Errors.js';
 import type { ByteBudget } from './byteBudget.js';
 import type { CircuitBreaker } from './circuitBreaker.js';
 import { type PresentMode, presentCard } from './presentImage.js';
@@ -329,10 +330,32 @@ export async function processCard(
   }
 
   const { RetImage, WarnCardInfos, RequestId, ...rest } = response;
+  const checks = checkCard(rest);
   let portraitKey: string | undefined;
   if (ctx.portraits && RetImage) {
-    portraitKey = `${ctx.portraits.prefix}${versionId}.jpg`;
-    await putObject(ctx.s3, ctx.portraits.bucket, portraitKey, Buffer.from(RetImage, 'base64'), 'image/jpeg');
+    const key = `${ctx.portraits.prefix}${versionId}.jpg`;
+    const { bucket } = ctx.portraits;
+    // The call is paid: a portrait that cannot be written must not send the card again (a failed
+    // attempt would). A few tries, then the card is recorded without it, flagged for a reviewer.
+    // Not on the job's signal either: a shutdown waits for these few seconds rather than pay twice.
+    try {
+      await pRetry(() => putObject(ctx.s3, bucket, key, Buffer.from(RetImage, 'base64'), 'image/jpeg'), {
+        retries: 4,
+        minTimeout: 250,
+        maxTimeout: 2000,
+      });
+      portraitKey = key;
+    } catch (e) {
+      const err = describeS3Error(e, `writing the portrait to bucket ${bucket}`);
+      log.warn(
+        { code: `Storage.${err.code}`, err: { message: err.message } },
+        'could not store the portrait: the card is recorded recognized without it (not sent again)',
+      );
+      checks.push({
+        code: 'portrait-not-stored',
+        message: `The portrait could not be written to the portraits bucket (Storage.${err.code}); the card was not sent again for it.`,
+      });
+    }
   }
   const ok = calls.filter((c) => c.code === 'OK').at(-1);
   await finish({
@@ -340,7 +363,7 @@ export async function processCard(
     outcome: 'recognized',
     fields: rest,
     warnings: nameWarnings(WarnCardInfos),
-    checks: checkCard(rest),
+    checks,
     requestId: RequestId,
     latencyMs: ok?.latencyMs,
     portraitKey,

@@ -6,7 +6,9 @@ import type { CallRecord, OcrClient } from '../ocr/client.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from '../queue.js';
 import type { ResultsStore } from '../results/store.js';
 import type { Outcome } from '../results/types.js';
+import { checkBucket } from '../storage/objects.js';
 import { parseS3Uri } from '../storage/s3.js';
+import { describeS3Error, StorageError } from '../storage/s3Errors.js';
 import { ATTEMPT_BACKOFF, backoffDelayMs } from './backoff.js';
 import { ByteBudget } from './byteBudget.js';
 import { CircuitBreaker } from './circuitBreaker.js';
@@ -94,6 +96,15 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
   const log = opts.logger ?? silentLogger;
   const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
   const prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
+  const portraits = opts.portraits ? parseS3Uri(opts.portraits) : undefined;
+  // Found now rather than after the first paid call: a portraits bucket that is missing or closed
+  // to us would otherwise flag every card recognized without its portrait.
+  if (portraits) {
+    await checkBucket(opts.s3, portraits.bucket).catch((e: unknown) => {
+      const err = describeS3Error(e, `opening bucket ${portraits.bucket}`);
+      throw new StorageError(err.code, `--portraits ${opts.portraits}: ${err.message}`, err.transient);
+    });
+  }
   const redis: Redis = createRedis(opts.redisUrl);
   const workerRedis: Redis = createRedis(opts.redisUrl);
   const queue = new Queue<CardJobData>(queueName, { connection: redis, prefix });
@@ -103,8 +114,6 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     ...(opts.rateGuardMs !== undefined ? { guardMs: opts.rateGuardMs } : {}),
   });
   const breaker = new CircuitBreaker({ queue, redis, store: opts.store, limiter, logger: log });
-  const portraits = opts.portraits ? parseS3Uri(opts.portraits) : undefined;
-
   // Latency of recent calls (exponentially weighted), for the automatic concurrency.
   let latencyMs = 1000;
   const ctx: CardContext = {

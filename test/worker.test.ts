@@ -69,13 +69,22 @@ describe('worker: cards through the emulator', () => {
       forcePathStyle: true,
       credentials: p.s3server.credentials,
     });
-    const w = await p.startWorker({ imageMode: 'url', presignS3: unreachable });
-    const run = await p.enqueue('set/card-000001');
+    await p.upload('dl/', { count: 3, seed: 13, backRatio: 0 });
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line: string) => lines.push(line) } });
+    const w = await p.startWorker({ imageMode: 'url', presignS3: unreachable, concurrency: 1, logger });
+    const run = await p.enqueue('dl/');
     await p.drained();
     await w.close();
     unreachable.destroy();
-    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 1 });
-    expect(p.emulator.stats().byCode).toEqual({ 'FailedOperation.DownLoadError': 1, OK: 1 });
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 3 });
+    // One failed download, then the process's next cards go inline from the start: each failed
+    // call would have taken a turn of the shared rate.
+    expect(p.emulator.stats().byCode).toEqual({ 'FailedOperation.DownLoadError': 1, OK: 3 });
+    const said = lines.map((l) => JSON.parse(l) as { msg: string });
+    expect(
+      said.filter((l) => l.msg.startsWith('the provider could not download a presigned URL')),
+    ).toHaveLength(1);
   });
 
   it('retries transient errors, then records the card failed with its last code', async () => {

@@ -31,7 +31,11 @@ export interface OcrClientOptions {
   timeoutMs?: number;
   /** HTTP(S) agent; default a keep-alive agent of our own with {@link maxSockets} sockets. */
   agent?: http.Agent;
-  /** Sockets of the default agent; default 64. */
+  /**
+   * Sockets of the default agent; default unlimited: each call in flight holds one, so the worker's
+   * concurrency bounds them. A cap below it would hold calls that have passed the shared rate in
+   * the agent's queue, to leave together when sockets free up: bunched above the rate.
+   */
   maxSockets?: number;
   /**
    * Proxy URL. Only used when given: without it we always pass our own agent, because the SDK
@@ -151,8 +155,8 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
     options.agent || options.proxy
       ? undefined
       : protocol === 'https://'
-        ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 })
-        : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 });
+        ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY })
+        : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY });
   const agent = options.agent ?? ownAgent;
 
   const sdk = new CommonClient(host, OCR_VERSION, {

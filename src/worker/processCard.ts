@@ -40,6 +40,13 @@ export interface CardContext {
   breaker: CircuitBreaker;
   logger: Logger;
   imageMode: 'url' | 'base64';
+  /**
+   * In `url` mode: until when (epoch ms) this process sends images inline because the provider
+   * could not download one of our URLs ({@link INLINE_FOR_MS} after its last `DownLoadError`).
+   * Shared by the process's cards, so a bucket the provider cannot reach costs one failed call,
+   * not one per card (each takes a turn in the shared rate).
+   */
+  inline?: { untilMs: number };
   presignTtlSec: number;
   /** Where `RetImage` portraits go; unset: not asked for. */
   portraits?: { bucket: string; prefix: string } | undefined;
@@ -80,6 +87,9 @@ export interface CardJobResult {
  * the card out again if nobody holds it).
  */
 const LOCK_LOST = 'the job lock was lost (another worker has the card)';
+
+/** How long a `DownLoadError` in `url` mode sends the process's next cards inline; then URLs are tried again. */
+export const INLINE_FOR_MS = 60_000;
 
 const INLINE_AFTER_DOWNLOAD_ERROR: ReadonlySet<string> = new Set(['FailedOperation.DownLoadError']);
 const DOWNSCALE_AFTER: ReadonlySet<string> = new Set([
@@ -148,12 +158,15 @@ export async function processCard(
         { retries: 8, minTimeout: 250, maxTimeout: 4000 },
       ).catch((e: unknown) => log.warn({ err: coerce(e) }, 'could not record an API call')),
     );
-    if (rec.code !== 'OK')
+    // A code with an image fallback says how the image was presented, not how the service is
+    // doing: it does not count towards a storm of transient errors.
+    if (rec.code !== 'OK' && !INLINE_AFTER_DOWNLOAD_ERROR.has(rec.code))
       void ctx.breaker.observe(ruleFor(rec.code).action === 'retry').catch(() => undefined);
     else void ctx.breaker.observe(false).catch(() => undefined);
   };
 
-  let mode: PresentMode = ctx.imageMode;
+  let mode: PresentMode =
+    ctx.imageMode === 'url' && (ctx.inline?.untilMs ?? 0) > Date.now() ? 'base64' : ctx.imageMode;
   let lockLost = false;
   const base: Omit<CardResult, 'outcome'> = {
     versionId,
@@ -195,7 +208,17 @@ export async function processCard(
   const fallback = (e: unknown): PresentMode | undefined => {
     if (!isOcrError(e)) return undefined;
     // The provider may not reach the bucket: send the bytes ourselves.
-    if (INLINE_AFTER_DOWNLOAD_ERROR.has(e.code) && mode === 'url') return 'base64';
+    if (INLINE_AFTER_DOWNLOAD_ERROR.has(e.code) && mode === 'url') {
+      if (ctx.inline) {
+        if (ctx.inline.untilMs <= Date.now())
+          log.warn(
+            { code: e.code, inlineForMs: INLINE_FOR_MS },
+            'the provider could not download a presigned URL: this process sends images inline for a while, then tries URLs again (is S3_PRESIGN_ENDPOINT reachable from the provider?)',
+          );
+        ctx.inline.untilMs = Date.now() + INLINE_FOR_MS;
+      }
+      return 'base64';
+    }
     if (DOWNSCALE_AFTER.has(e.code) && mode !== 'downscaled') return 'downscaled';
     return undefined;
   };

@@ -126,6 +126,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     breaker,
     logger: log,
     imageMode: opts.imageMode,
+    inline: { untilMs: 0 },
     presignTtlSec: opts.presignTtlSec ?? 300,
     portraits,
     quickRetries: opts.quickRetries ?? 3,

@@ -28,8 +28,8 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import sharp from 'sharp';
 import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../src/emulator/groundTruth.js';
+import { bigSide } from '../src/emulator/specimen/bigSide.js';
 import { generateCard, renderCard } from '../src/emulator/specimen/index.js';
-import { renderSideRaw } from '../src/emulator/specimen/renderCard.js';
 import type { EmulatorStats } from '../src/emulator/stats.js';
 import { type CallRecord, createOcrClient } from '../src/ocr/client.js';
 import { ruleFor } from '../src/ocr/errorActions.js';
@@ -791,42 +791,8 @@ async function overhead(ctx: Ctx): Promise<void> {
 // --- 3. memory ----------------------------------------------------------------------------------
 
 /** A specimen front made `targetBytes` large (±3%) by noise in its pixels, as a PNG carrying the truth. */
-async function bigSpecimen(targetBytes: number): Promise<Buffer> {
-  const card = generateCard(53, 0);
-  const raw = renderSideRaw(card, 'front');
-  let width = Math.round(Math.sqrt(targetBytes / 2.5 / 0.63));
-  for (let tries = 0; ; tries++) {
-    const height = Math.round(width * 0.63);
-    const px = await sharp(raw.rgba, { raw: { width: raw.width, height: raw.height, channels: 4 } })
-      .removeAlpha()
-      .resize(width, height)
-      .raw()
-      .toBuffer();
-    const noise = randomBytes(px.length);
-    for (let i = 0; i < px.length; i++) px[i] = px[i]! ^ (noise[i]! & 0x3f);
-    const scale = width / raw.width;
-    const truth: SpecimenTruth = {
-      ...raw.truth,
-      width,
-      height,
-      ...(raw.truth.portrait
-        ? {
-            portrait: {
-              left: Math.round(raw.truth.portrait.left * scale),
-              top: Math.round(raw.truth.portrait.top * scale),
-              width: Math.round(raw.truth.portrait.width * scale),
-              height: Math.round(raw.truth.portrait.height * scale),
-            },
-          }
-        : {}),
-    };
-    const png = await sharp(px, { raw: { width, height, channels: 3 } })
-      .png({ compressionLevel: 6 })
-      .withXmp(truthToXmp(truth))
-      .toBuffer();
-    if (Math.abs(png.length / targetBytes - 1) <= 0.03 || tries >= 3) return png;
-    width = Math.round(width * Math.sqrt(targetBytes / png.length));
-  }
+function bigSpecimen(targetBytes: number): Promise<Buffer> {
+  return bigSide(generateCard(53, 0), 'front', targetBytes);
 }
 
 async function memory(ctx: Ctx): Promise<void> {

@@ -251,6 +251,30 @@ describe('worker: cards through the emulator', () => {
     ]);
   });
 
+  it('sends two large sides inline in one body under the 10 MB limit, paying one call', async () => {
+    const { bigSide } = await import('../src/emulator/specimen/bigSide.js');
+    const { generateCard } = await import('../src/emulator/specimen/index.js');
+    const { putObject } = await import('../src/storage/s3.js');
+    // Each side's Base64 (about 6.1 MB) is under the API's 7 MB for one image; together they are
+    // over the 10 MB a request may carry. Sent as they are, the API answers RequestSizeLimitExceeded.
+    const card = generateCard(31, 0);
+    for (const side of ['front', 'back'] as const) {
+      const png = await bigSide(card, side, 4.6 * 1024 * 1024);
+      expect(Math.ceil(png.length / 3) * 4).toBeLessThan(7 * 1024 * 1024);
+      await putObject(p.s3, p.bucket, `big2/card-000001_${side}.png`, png, 'image/png');
+    }
+    const w = await p.startWorker({ imageMode: 'base64' });
+    const run = await p.enqueue('big2/');
+    await p.drained();
+    await w.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 1 });
+    expect(p.emulator.stats().byCode).toEqual({ OK: 1 });
+    const { rows } = await p.store.pool.query('SELECT id_number, back_key FROM cards WHERE run_id = $1', [
+      run.runId,
+    ]);
+    expect(rows).toEqual([{ id_number: card.fields.ID, back_key: 'big2/card-000001_back.png' }]);
+  });
+
   it('cuts the shared rate when most calls fail transiently, then lets it climb back', async () => {
     p.emulator.configure({ faults: { 'FailedOperation.OcrFailed': 1 } });
     const w = await p.startWorker({

@@ -17,6 +17,11 @@ export type PresentMode = 'url' | 'base64' | 'downscaled';
 export const MAX_BASE64_BYTES = 7 * 1024 * 1024;
 /** What we aim below when downscaling, leaving room for the rest of the 10 MB body. */
 const TARGET_BASE64_BYTES = 6 * 1024 * 1024;
+/**
+ * What the two images' Base64 together stay under: the API's 10 MB body limit (FACTS.md) less
+ * room for the JSON around them. Two sides each under 7 MB can still pass the body's limit.
+ */
+export const BOTH_SIDES_BASE64_BYTES = 9.5 * 1024 * 1024;
 /** Objects larger than this are not read at all (a mislabelled video, a disk image). */
 export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 
@@ -73,23 +78,33 @@ export async function downscaleToFit(image: Buffer, targetBase64 = TARGET_BASE64
   return out;
 }
 
-async function inlineSide(
-  ctx: PresentContext,
-  bucket: string,
-  key: string,
-  force: boolean,
-): Promise<{ source: ImageSource; downscaled: boolean }> {
-  let bytes = await readObject(ctx.s3, bucket, key, {
+async function readSide(ctx: PresentContext, bucket: string, key: string): Promise<Buffer> {
+  return readObject(ctx.s3, bucket, key, {
     maxBytes: MAX_OBJECT_BYTES,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+}
+
+/**
+ * Each side shrunk where it must be: over the API's 7 MB, or (with a back) over half of what the
+ * body allows both when together they pass it; every side when `force` (the API said too large).
+ */
+async function fitSides(sides: Buffer[], force: boolean): Promise<{ sides: Buffer[]; downscaled: boolean }> {
+  const share =
+    sides.length > 1
+      ? Math.min(TARGET_BASE64_BYTES, BOTH_SIDES_BASE64_BYTES / sides.length)
+      : TARGET_BASE64_BYTES;
+  const total = sides.reduce((n, b) => n + base64Length(b.length), 0);
   let downscaled = false;
-  if (force || base64Length(bytes.length) > MAX_BASE64_BYTES) {
-    const smaller = await downscaleToFit(bytes);
-    downscaled = smaller !== bytes;
-    bytes = smaller;
+  const out: Buffer[] = [];
+  for (const bytes of sides) {
+    const size = base64Length(bytes.length);
+    const shrink = force || size > MAX_BASE64_BYTES || (total > BOTH_SIDES_BASE64_BYTES && size > share);
+    const fitted = shrink ? await downscaleToFit(bytes, share) : bytes;
+    downscaled ||= fitted !== bytes;
+    out.push(fitted);
   }
-  return { source: { base64: bytes.toString('base64') }, downscaled };
+  return { sides: out, downscaled };
 }
 
 /**
@@ -117,13 +132,14 @@ export async function presentCard(
   const estimate = 6 * ((job.frontBytes ?? 1024 * 1024) + (job.backBytes ?? 0));
   const release = await ctx.budget.acquire(estimate);
   try {
-    const force = mode === 'downscaled';
-    const front = await inlineSide(ctx, job.bucket, job.frontKey, force);
-    const back = job.backKey ? await inlineSide(ctx, job.bucket, job.backKey, force) : undefined;
+    const read = [await readSide(ctx, job.bucket, job.frontKey)];
+    if (job.backKey) read.push(await readSide(ctx, job.bucket, job.backKey));
+    const { sides, downscaled } = await fitSides(read, mode === 'downscaled');
+    const [front, back] = sides.map((b): ImageSource => ({ base64: b.toString('base64') }));
     return {
-      request: { front: front.source, ...(back ? { back: back.source } : {}) },
+      request: { front: front!, ...(back ? { back } : {}) },
       release,
-      downscaled: front.downscaled || (back?.downscaled ?? false),
+      downscaled,
     };
   } catch (e) {
     release();

@@ -202,6 +202,37 @@ describe('worker: cards through the emulator', () => {
     expect((await p.store.getRun(run.runId!))?.state).toBe('running');
   });
 
+  it('pauses every worker when the object store refuses its credentials, fails no card, and completes after resume', async () => {
+    // An access key the store does not know (s3rver checks the key's id, not its signature).
+    const wrongKey = createS3Client({
+      endpoint: p.s3server.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIAWRONGKEY0000', secretAccessKey: 'not-the-secret' },
+    });
+    const w1 = await p.startWorker({ imageMode: 'base64', s3: wrongKey, concurrency: 2 });
+    const run = await p.enqueue('set/card-00000');
+    await until(() => p.queue.isPaused(), 20_000, 'the queue to pause');
+    expect(await pauseReason(p.queue, p.redis)).toMatchObject({
+      code: 'Storage.InvalidAccessKeyId',
+      hint: expect.stringContaining('AWS_SECRET_ACCESS_KEY'),
+    });
+    await w1.close();
+    wrongKey.destroy();
+    expect(p.emulator.stats().calls).toBe(0);
+    const waiting = await outcomes(p.store, run.runId!);
+    expect(waiting.failed).toBeUndefined();
+    expect(waiting.rejected).toBeUndefined();
+    // Fixed (a worker with the right key), resumed: every card recognized, the faults rejected.
+    const w2 = await p.startWorker({ imageMode: 'base64' });
+    await resumeQueue(p.queue, p.redis, p.store);
+    await p.drained();
+    await w2.close();
+    const done = await outcomes(p.store, run.runId!);
+    expect(done.failed).toBeUndefined();
+    expect(done.pending).toBeUndefined();
+    expect(done.recognized).toBeGreaterThan(0);
+  });
+
   it('stores the portrait crop in object storage and only its key in the results', async () => {
     const w = await p.startWorker({ portraits: `s3://${p.bucket}/portraits/` });
     const run = await p.enqueue('set/card-000004');

@@ -37,6 +37,9 @@ export const CLIENT_CODES = {
 const CHECK_CREDENTIALS =
   'Check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials), then run `macao-ocr resume`.';
 
+const FIX_STORAGE =
+  'The object store refused the workers\' credentials, or the bucket is gone or in another region. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the bucket name and AWS_REGION, restart the workers, then run `macao-ocr resume`.';
+
 /** Every code of the API page and of FACTS.md §2, exactly. */
 export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {
   // --- action-specific codes (API page) ---
@@ -188,6 +191,14 @@ export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {
     action: 'reject',
     hint: 'The image was deleted or replaced since it was listed; a new listing picks up its new version.',
   },
+  // The object store refusing our credentials, a bucket gone, the wrong region: every card would
+  // fail the same way, so every worker stops (AccessDenied stays per card: a policy or a KMS key
+  // may deny one object and not the others).
+  'Storage.InvalidAccessKeyId': { action: 'fatal', hint: FIX_STORAGE },
+  'Storage.SignatureDoesNotMatch': { action: 'fatal', hint: FIX_STORAGE },
+  'Storage.NoSuchBucket': { action: 'fatal', hint: FIX_STORAGE },
+  'Storage.PermanentRedirect': { action: 'fatal', hint: FIX_STORAGE },
+  'Storage.AuthorizationHeaderMalformed': { action: 'fatal', hint: FIX_STORAGE },
   'Worker.Error': {
     action: 'retry',
     hint: 'A failure on our side (Redis, the results store, this process); retried with backoff.',

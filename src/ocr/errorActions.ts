@@ -38,7 +38,7 @@ const CHECK_CREDENTIALS =
   'Check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials), then run `macao-ocr resume`.';
 
 const FIX_STORAGE =
-  'The object store refused the workers\' credentials, or the bucket is gone or in another region. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the bucket name and AWS_REGION, restart the workers, then run `macao-ocr resume`.';
+  "The object store refused the workers' credentials, or the bucket is gone or in another region. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the bucket name and AWS_REGION, restart the workers, then run `macao-ocr resume`.";
 
 /** Every code of the API page and of FACTS.md §2, exactly. */
 export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {

@@ -88,6 +88,14 @@ export interface CardJobResult {
  */
 const LOCK_LOST = 'the job lock was lost (another worker has the card)';
 
+/**
+ * Writes to the results store after a paid call are retried for about two minutes (0.25 s
+ * doubling to 5 s; was 20 s): giving up loses the answer, and the card's next attempt pays again.
+ * No new card is paid for meanwhile: its ledger check needs the store. An outage longer than this
+ * still costs the cards in flight a second call.
+ */
+const STORE_WRITE_RETRY = { retries: 27, minTimeout: 250, maxTimeout: 5000 } as const;
+
 /** How long a `DownLoadError` in `url` mode sends the process's next cards inline; then URLs are tried again. */
 export const INLINE_FOR_MS = 60_000;
 
@@ -150,13 +158,12 @@ export async function processCard(
     // A retry looks for the row first: the try before may have committed before its connection dropped.
     let tries = 0;
     callWrites.push(
-      pRetry(
-        async () => {
-          if (tries++ > 0 && (await ctx.store.hasApiCall(row))) return;
-          await ctx.store.recordApiCalls([row]);
-        },
-        { retries: 8, minTimeout: 250, maxTimeout: 4000 },
-      ).catch((e: unknown) => log.warn({ err: coerce(e) }, 'could not record an API call')),
+      pRetry(async () => {
+        if (tries++ > 0 && (await ctx.store.hasApiCall(row))) return;
+        await ctx.store.recordApiCalls([row]);
+      }, STORE_WRITE_RETRY).catch((e: unknown) =>
+        log.warn({ err: coerce(e) }, 'could not record an API call'),
+      ),
     );
     // A code with an image fallback says how the image was presented, not how the service is
     // doing: it does not count towards a storm of transient errors.
@@ -183,9 +190,7 @@ export async function processCard(
     // The call is paid for: a lost connection to the store must not lose the answer (the next
     // attempt would find no row in the ledger and pay again). Retry the write for a while.
     await pRetry(() => ctx.store.recordOutcome(result, { reprocess: data.reprocess ?? false }), {
-      retries: 8,
-      minTimeout: 250,
-      maxTimeout: 4000,
+      ...STORE_WRITE_RETRY,
       onFailedAttempt: ({ error, attemptNumber }) =>
         log.warn(
           { attemptNumber, err: { message: error.message } },

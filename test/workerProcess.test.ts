@@ -65,6 +65,55 @@ describe('worker processes', () => {
     expect(p.emulator.stats().calls).toBe(inFlight);
   });
 
+  it('when the grace period runs out, aborts the calls in flight: their cards go back to the queue, no attempt spent', async () => {
+    // Answers take 8 s; the grace period is 1 s. An emulator of its own: the aborted calls are
+    // answered (to nobody) after this test, and must not be counted in another's stats.
+    const emu = await spawnEmulator(CREDENTIAL, ['--latency-ms', '8000-8000']);
+    try {
+      const run = await p.enqueue('proc/');
+      const w = spawn(['--concurrency', '4', '--qps', '50', '--grace-ms', '1000'], { OCR_ENDPOINT: emu.url });
+      await until(async () => (await p.queue.getActiveCount()) === 4, 30_000, 'four cards in flight');
+      await new Promise((r) => setTimeout(r, 300));
+      w.child.kill('SIGTERM');
+      expect(await w.exited).toBe(0);
+      // It did not wait for the answers: none has come yet.
+      expect((await emu.stats()).calls).toBe(0);
+      expect(w.output()).toContain('grace period over: cancelling the cards still in flight');
+      const counts = await p.queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'completed');
+      expect(counts).toMatchObject({ active: 0, failed: 0, completed: 0 });
+      expect(counts.waiting! + counts.delayed!).toBe(cards);
+      const jobs = await p.queue.getJobs(['waiting', 'delayed']);
+      expect(jobs.filter((j) => j.attemptsMade > 0)).toEqual([]);
+      expect(await outcomes(p.store, run.runId!)).toEqual({ pending: cards });
+    } finally {
+      emu.child.kill('SIGTERM');
+    }
+  });
+
+  it('a second signal exits at once; the cards it had in flight are run again by another worker', async () => {
+    const emu = await spawnEmulator(CREDENTIAL, ['--latency-ms', '8000-8000']);
+    const run = await p.enqueue('proc/');
+    try {
+      const w = spawn(['--concurrency', '4', '--qps', '50', '--grace-ms', '30000', '--lock-ms', '3000'], {
+        OCR_ENDPOINT: emu.url,
+      });
+      await until(async () => (await p.queue.getActiveCount()) === 4, 30_000, 'four cards in flight');
+      w.child.kill('SIGTERM');
+      await until(() => w.output().includes('SIGTERM: taking no new cards'), 10_000, 'the first signal');
+      w.child.kill('SIGTERM');
+      expect(await w.exited).toBe(143);
+      expect((await emu.stats()).calls).toBe(0);
+    } finally {
+      emu.child.kill('SIGTERM');
+    }
+    // Their locks lapse (3 s) and the stalled-job check gives them out again.
+    const next = spawn(['--concurrency', '4', '--qps', '50', '--lock-ms', '3000']);
+    await p.drained(60_000);
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: cards });
+  });
+
   it('two worker processes together never exceed the shared rate', async () => {
     // The provider is a system of its own: an emulator in its own process counts arrivals on a
     // clock and an event loop nothing else in this test holds up.

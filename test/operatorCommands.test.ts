@@ -114,6 +114,14 @@ describe('operator commands: status, report, retry, resume', () => {
     const r = await cli(p, ['retry', runId, '--code', 'FailedOperation.OcrFailed']);
     expect(r.out).toContain('1 failed cards queued again');
     expect(await p.queue.getWaitingCount()).toBe(1);
+    // The job carries the card's size as listed (the worker's byte budget reserves by it), and
+    // the row keeps it.
+    const [job] = await p.queue.getWaiting();
+    const { rows } = await p.store.pool.query('SELECT size_bytes FROM cards WHERE version_id = $1', [
+      job!.id,
+    ]);
+    expect(Number(rows[0].size_bytes)).toBeGreaterThan(1000);
+    expect(job!.data.frontBytes).toBe(Number(rows[0].size_bytes));
     const w = await p.startWorker();
     await p.drained();
     await w.close();

@@ -28,6 +28,9 @@ export async function retryFailed(opts: {
           frontKey: c.frontKey,
           frontEtag: c.frontEtag,
           ...(c.backKey ? { backKey: c.backKey, backEtag: c.backEtag ?? '' } : {}),
+          // Both sides' bytes as listed (the store keeps their sum): what the worker's byte budget
+          // reserves for an inline card. Without it the worker assumes 1 MB.
+          ...(c.sizeBytes !== undefined ? { frontBytes: c.sizeBytes } : {}),
         },
         opts: { ...DEFAULT_JOB_OPTIONS, jobId: c.versionId },
       })),

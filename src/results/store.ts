@@ -266,8 +266,9 @@ export class ResultsStore {
       front_etag: string;
       back_key: string | null;
       back_etag: string | null;
+      size_bytes: string | number | null;
     }>(
-      `SELECT version_id, bucket, front_key, front_etag, back_key, back_etag FROM cards
+      `SELECT version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes FROM cards
        WHERE run_id = $1 AND outcome = 'failed' AND NOT pending AND ($2::text IS NULL OR error_code = $2)
        ORDER BY version_id`,
       [runId, code ?? null],
@@ -279,6 +280,7 @@ export class ResultsStore {
       frontEtag: r.front_etag,
       backKey: r.back_key,
       backEtag: r.back_etag,
+      sizeBytes: r.size_bytes === null ? undefined : Number(r.size_bytes),
     }));
   }
 }

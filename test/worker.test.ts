@@ -118,6 +118,19 @@ describe('worker: cards through the emulator', () => {
     const [job] = await p.store.pool
       .query('SELECT version_id, front_key, front_etag, back_key, back_etag, bucket FROM cards')
       .then((r) => r.rows);
+    // Queued again as a producer would, had it listed the card just before the first job ended:
+    // its row says pending again.
+    await p.store.recordSeen(first.runId!, [
+      {
+        versionId: job.version_id,
+        bucket: job.bucket,
+        frontKey: job.front_key,
+        frontEtag: job.front_etag,
+        backKey: job.back_key,
+        backEtag: job.back_etag,
+      },
+    ]);
+    expect(await outcomes(p.store, first.runId!)).toEqual({ pending: 1 });
     await p.queue.add(
       'card',
       {
@@ -132,6 +145,7 @@ describe('worker: cards through the emulator', () => {
     await p.drained();
     await w.close();
     expect(p.emulator.stats().calls).toBe(1);
+    expect(await outcomes(p.store, first.runId!)).toEqual({ recognized: 1 });
   });
 
   it('does not pay for a card whose lock another worker took while it waited for its turn', async () => {

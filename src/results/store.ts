@@ -182,6 +182,19 @@ export class ResultsStore {
     return new Set(rows.map((r) => r.version_id));
   }
 
+  /**
+   * Marks a recognized version as no longer pending: a job the worker skipped because the ledger
+   * says it is recognized already (queued again while an earlier job was recognizing it: the
+   * producer's row update had set it pending).
+   */
+  async settleRecognized(versionId: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE cards SET pending = false, updated_at = now()
+       WHERE version_id = $1 AND outcome = 'recognized' AND pending`,
+      [versionId],
+    );
+  }
+
   /** The current outcome of each known version (null while never finished): one round trip. */
   async outcomesOf(versionIds: readonly string[]): Promise<Map<string, Outcome | null>> {
     if (versionIds.length === 0) return new Map();

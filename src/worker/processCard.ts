@@ -133,6 +133,7 @@ export async function processCard(
   if (!data.reprocess) {
     const known = (await ctx.store.outcomesOf([versionId])).get(versionId);
     if (known === 'recognized') {
+      await ctx.store.settleRecognized(versionId);
       log.info({ outcome: 'recognized' }, 'already recognized: not sent again');
       return { outcome: 'recognized', code: null, apiCalls: 0, alreadyRecognized: true };
     }

@@ -20,6 +20,14 @@ describe('worker: cards through the emulator', () => {
   afterAll(async () => p?.close());
   beforeEach(() => p.reset());
 
+  /** Two cards at a slot every 4 s: resolves once the first was sent and the second waits for its turn. */
+  const firstSentSecondWaiting = () =>
+    until(
+      async () => p.emulator.stats().calls === 1 && (await p.queue.getActiveCount()) === 1,
+      10_000,
+      'the first card sent and the second waiting for its slot',
+    );
+
   it('recognizes every specimen with its exact fields, pays once per card, and rejects the faults', async () => {
     const w = await p.startWorker({ imageMode: 'url' });
     const run = await p.enqueue('set/');
@@ -162,11 +170,7 @@ describe('worker: cards through the emulator', () => {
       logger,
     });
     const run = await p.enqueue('lock/');
-    await until(
-      async () => p.emulator.stats().calls === 1 && (await p.queue.getActiveCount()) === 1,
-      10_000,
-      'the first card sent and the second waiting for its slot',
-    );
+    await firstSentSecondWaiting();
     const [waiting] = await p.queue.getActive();
     const lockKey = p.queue.toKey(`${waiting!.id}:lock`);
     // Another worker holds the card now (as after a stall longer than the lock): until its lock
@@ -186,6 +190,38 @@ describe('worker: cards through the emulator', () => {
     const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string });
     expect(logged.filter((l) => l.msg.startsWith('lost the lock of this card'))).toHaveLength(1);
     expect(logged.filter((l) => l.level >= 50)).toEqual([]);
+  });
+
+  it('records failed (Worker.Stalled) a card left by its workers more often than allowed, not pending for good', async () => {
+    await p.upload('stall/', { count: 2, seed: 14, backRatio: 0 });
+    // No stall allowed: the first time the card is found without its lock, BullMQ fails it.
+    const w = await p.startWorker({
+      qps: 0.25,
+      concurrency: 2,
+      lockDurationMs: 3000,
+      stalledIntervalMs: 1000,
+      maxStalledCount: 0,
+    });
+    const run = await p.enqueue('stall/');
+    await firstSentSecondWaiting();
+    const [waiting] = await p.queue.getActive();
+    // Its lock taken and left to lapse, as by a worker that died holding it.
+    await p.redis.set(p.queue.toKey(`${waiting!.id}:lock`), 'a-dead-worker', 'PX', 1500);
+    await until(async () => (await p.queue.getFailedCount()) === 1, 20_000, 'BullMQ to fail the card');
+    await until(
+      async () => (await outcomes(p.store, run.runId!)).failed === 1,
+      5000,
+      'the failed card recorded in the store',
+    );
+    await p.drained(20_000);
+    await w.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 1, failed: 1 });
+    const { rows } = await p.store.pool.query(
+      "SELECT version_id, error_code FROM cards WHERE run_id = $1 AND outcome = 'failed'",
+      [run.runId],
+    );
+    expect(rows).toEqual([{ version_id: waiting!.id, error_code: 'Worker.Stalled' }]);
+    expect(p.emulator.stats().calls).toBe(1);
   });
 
   it('pauses every worker on a fatal code, fails no card, and completes after resume', async () => {
@@ -245,6 +281,43 @@ describe('worker: cards through the emulator', () => {
     expect(done.failed).toBeUndefined();
     expect(done.pending).toBeUndefined();
     expect(done.recognized).toBeGreaterThan(0);
+  });
+
+  it('rejects the cards of a bucket deleted since they were listed, and keeps the queue running', async () => {
+    const { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand } = await import(
+      '@aws-sdk/client-s3'
+    );
+    const gone = `cards-gone-${Date.now()}`;
+    await p.s3.send(new CreateBucketCommand({ Bucket: gone }));
+    const { putObject } = await import('../src/storage/s3.js');
+    const { readObject } = await import('../src/storage/objects.js');
+    const [front] = good.filter((o) => o.side === 'front');
+    await putObject(
+      p.s3,
+      gone,
+      'card-000001_front.jpg',
+      await readObject(p.s3, p.bucket, `set/${front!.key}`),
+      'image/jpeg',
+    );
+    const { enqueueRun } = await import('../src/producer/enqueueRun.js');
+    const run = await enqueueRun({
+      sources: [`s3://${gone}/`],
+      s3: p.s3,
+      store: p.store,
+      queue: p.queue,
+      redis: p.redis,
+    });
+    await p.s3.send(new DeleteObjectCommand({ Bucket: gone, Key: 'card-000001_front.jpg' }));
+    await p.s3.send(new DeleteBucketCommand({ Bucket: gone }));
+    const w = await p.startWorker({ imageMode: 'base64' });
+    await p.drained();
+    await w.close();
+    expect(await p.queue.isPaused()).toBe(false);
+    const { rows } = await p.store.pool.query('SELECT outcome, error_code FROM cards WHERE run_id = $1', [
+      run.runId,
+    ]);
+    expect(rows).toEqual([{ outcome: 'rejected', error_code: 'Storage.NoSuchBucket' }]);
+    expect(p.emulator.stats().calls).toBe(0);
   });
 
   it('stores the portrait crop in object storage and only its key in the results', async () => {

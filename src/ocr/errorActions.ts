@@ -37,9 +37,6 @@ export const CLIENT_CODES = {
 const CHECK_CREDENTIALS =
   'Check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials), then run `macao-ocr resume`.';
 
-const FIX_STORAGE =
-  "The object store refused the workers' credentials, or the bucket is gone or in another region. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the bucket name and AWS_REGION, restart the workers, then run `macao-ocr resume`.";
-
 /** Every code of the API page and of FACTS.md §2, exactly. */
 export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {
   // --- action-specific codes (API page) ---
@@ -191,17 +188,26 @@ export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {
     action: 'reject',
     hint: 'The image was deleted or replaced since it was listed; a new listing picks up its new version.',
   },
-  // The object store refusing our credentials, a bucket gone, the wrong region: every card would
-  // fail the same way, so every worker stops (AccessDenied stays per card: a policy or a KMS key
-  // may deny one object and not the others).
-  'Storage.InvalidAccessKeyId': { action: 'fatal', hint: FIX_STORAGE },
-  'Storage.SignatureDoesNotMatch': { action: 'fatal', hint: FIX_STORAGE },
-  'Storage.NoSuchBucket': { action: 'fatal', hint: FIX_STORAGE },
-  'Storage.PermanentRedirect': { action: 'fatal', hint: FIX_STORAGE },
-  'Storage.AuthorizationHeaderMalformed': { action: 'fatal', hint: FIX_STORAGE },
+  // An access key the object store does not know fails every card this worker reads, whatever
+  // its bucket: every worker stops. What depends on the bucket (each job names its own: a run may
+  // list several, `retry` may run long after) does not stop the queue: a bucket deleted since its
+  // cards were listed would pause it again after every `resume`. Signature and region errors stay
+  // retried per card (some S3-compatible stores refuse the signature of unusual keys only).
+  'Storage.InvalidAccessKeyId': {
+    action: 'fatal',
+    hint: "The object store does not know the workers' access key. Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the credential chain), restart the workers, then run `macao-ocr resume`.",
+  },
+  'Storage.NoSuchBucket': {
+    action: 'reject',
+    hint: 'The bucket was deleted since the card was listed; a new listing of its new home queues it again.',
+  },
   'Worker.Error': {
     action: 'retry',
     hint: 'A failure on our side (Redis, the results store, this process); retried with backoff.',
+  },
+  'Worker.Stalled': {
+    action: 'retry',
+    hint: 'The card was left by its worker (a crash, or a stall longer than the job lock) more times than BullMQ allows (maxStalledCount); `macao-ocr retry RUN --code Worker.Stalled` queues it again. If it keeps happening, look for what kills or stalls the workers on it.',
   },
 };
 

@@ -69,9 +69,11 @@ export async function putObject(
   key: string,
   body: Buffer,
   contentType: string,
+  opts: { signal?: AbortSignal } = {},
 ): Promise<{ etag: string | undefined }> {
   const out = await s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+    opts.signal ? { abortSignal: opts.signal } : {},
   );
   return { etag: out.ETag };
 }

@@ -88,19 +88,23 @@ async function readSide(ctx: PresentContext, bucket: string, key: string): Promi
 /**
  * Each side shrunk where it must be: over the API's 7 MB, or (with a back) over half of what the
  * body allows both when together they pass it; every side when `force` (the API said too large).
+ * A side that is shrunk aims at the room the others leave (at most 6 MB): a large front beside a
+ * small back keeps more of its detail than half the body.
  */
 async function fitSides(sides: Buffer[], force: boolean): Promise<{ sides: Buffer[]; downscaled: boolean }> {
-  const share =
-    sides.length > 1
-      ? Math.min(TARGET_BASE64_BYTES, BOTH_SIDES_BASE64_BYTES / sides.length)
-      : TARGET_BASE64_BYTES;
-  const total = sides.reduce((n, b) => n + base64Length(b.length), 0);
+  const sizes = sides.map((b) => base64Length(b.length));
+  const total = sizes.reduce((n, x) => n + x, 0);
+  const half = BOTH_SIDES_BASE64_BYTES / sides.length;
+  const shrink = sizes.map(
+    (size) => force || size > MAX_BASE64_BYTES || (total > BOTH_SIDES_BASE64_BYTES && size > half),
+  );
+  const kept = sizes.reduce((n, size, i) => n + (shrink[i] ? 0 : size), 0);
+  const shrinking = shrink.filter(Boolean).length;
+  const target = Math.min(TARGET_BASE64_BYTES, (BOTH_SIDES_BASE64_BYTES - kept) / Math.max(1, shrinking));
   let downscaled = false;
   const out: Buffer[] = [];
-  for (const bytes of sides) {
-    const size = base64Length(bytes.length);
-    const shrink = force || size > MAX_BASE64_BYTES || (total > BOTH_SIDES_BASE64_BYTES && size > share);
-    const fitted = shrink ? await downscaleToFit(bytes, share) : bytes;
+  for (const [i, bytes] of sides.entries()) {
+    const fitted = shrink[i] ? await downscaleToFit(bytes, target) : bytes;
     downscaled ||= fitted !== bytes;
     out.push(fitted);
   }

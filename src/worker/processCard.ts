@@ -322,11 +322,13 @@ export async function processCard(
       throw new DelayedError('worker shutting down');
     }
     if (rule.action === 'throttle') {
-      await Promise.all(callWrites);
+      // The rate first, the ledger after: the other cards must slow down now, not once the call
+      // rows are written (which can take minutes while the store is away).
       const { qps, lone } = await ctx.limiter.throttled();
       // A short queue-wide pause is enough: the shared rate has just been cut. A full second here
       // cost a second of quota per throttle (bench/worker). A lone refusal pauses for two slots.
       await ctx.rateLimitQueue(lone ? Math.ceil(2000 / qps) : 300 + Math.round(Math.random() * 200));
+      await Promise.all(callWrites);
       ctx.onOutcome?.('throttled', code);
       log.warn(
         { code, qps: Math.round(qps * 10) / 10 },
@@ -337,8 +339,8 @@ export async function processCard(
       throw Worker.RateLimitError();
     }
     if (rule.action === 'fatal') {
-      await Promise.all(callWrites);
       await ctx.breaker.trip(code, data.runId);
+      await Promise.all(callWrites);
       await job.moveToDelayed(Date.now() + 1000, token);
       ctx.onOutcome?.('paused', code);
       throw new DelayedError(`paused: ${code}`);
@@ -368,7 +370,12 @@ export async function processCard(
     // attempt would). A few tries, then the card is recorded without it, flagged for a reviewer.
     // Not on the job's signal either: a shutdown waits for these few seconds rather than pay twice.
     try {
-      await pRetry(() => putObject(ctx.s3, bucket, key, Buffer.from(RetImage, 'base64'), 'image/jpeg'), {
+      // Each try gives up after 10 s: a store that stops answering must not hold the answer until
+      // a shutdown kills the process and the next worker pays for the card again.
+      const jpeg = Buffer.from(RetImage, 'base64');
+      const put = () =>
+        putObject(ctx.s3, bucket, key, jpeg, 'image/jpeg', { signal: AbortSignal.timeout(10_000) });
+      await pRetry(put, {
         retries: 4,
         minTimeout: 250,
         maxTimeout: 2000,

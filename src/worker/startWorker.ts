@@ -3,9 +3,10 @@ import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
 import type { CallRecord, OcrClient } from '../ocr/client.js';
+import { ruleFor } from '../ocr/errorActions.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from '../queue.js';
 import type { ResultsStore } from '../results/store.js';
-import type { Outcome } from '../results/types.js';
+import type { CardResult, Outcome } from '../results/types.js';
 import { checkBucket } from '../storage/objects.js';
 import { parseS3Uri } from '../storage/s3.js';
 import { describeS3Error, StorageError } from '../storage/s3Errors.js';
@@ -14,6 +15,9 @@ import { ByteBudget } from './byteBudget.js';
 import { CircuitBreaker } from './circuitBreaker.js';
 import { type CardContext, type CardJobResult, processCard } from './processCard.js';
 import { RateLimiter, type RateLimiterOptions } from './rateLimiter.js';
+
+/** BullMQ's reason for a job that stalled more than `maxStalledCount` times. */
+const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
 
 /** Options of {@link startCardWorker}. */
 // KEYS[1] a job's lock; ARGV[1] our token. Returns its remaining ms, -1 if another worker holds
@@ -62,6 +66,8 @@ export interface CardWorkerOptions {
   lockDurationMs?: number;
   /** How often stalled jobs are looked for, ms; default 15,000. */
   stalledIntervalMs?: number;
+  /** How many times a card may be left by its worker (a crash, a stall) before BullMQ fails it; default 3. */
+  maxStalledCount?: number;
   /**
    * Quick retries inside one attempt; default 3, the first after 100-200 ms, then twice as long
    * each time (up to 5 s). Short, as the AWS SDKs' standard retry mode (100 ms base): every retry
@@ -97,11 +103,19 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
   const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
   const prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
   const portraits = opts.portraits ? parseS3Uri(opts.portraits) : undefined;
-  // Found now rather than after the first paid call: a portraits bucket that is missing or closed
-  // to us would otherwise flag every card recognized without its portrait.
+  // Found now rather than after the first paid call: a portraits bucket that is missing would
+  // otherwise flag every card recognized without its portrait. HEAD needs s3:ListBucket, which a
+  // write-only policy on the prefix does not give: a refusal is only a warning.
   if (portraits) {
     await checkBucket(opts.s3, portraits.bucket).catch((e: unknown) => {
       const err = describeS3Error(e, `opening bucket ${portraits.bucket}`);
+      if (err.code === 'AccessDenied') {
+        log.warn(
+          { code: `Storage.${err.code}` },
+          'cannot check the portraits bucket (no s3:ListBucket?): portraits that cannot be written are flagged portrait-not-stored',
+        );
+        return;
+      }
       throw new StorageError(err.code, `--portraits ${opts.portraits}: ${err.message}`, err.transient);
     });
   }
@@ -171,7 +185,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
       autorun: true,
       lockDuration: opts.lockDurationMs ?? 30_000,
       stalledInterval: opts.stalledIntervalMs ?? 15_000,
-      maxStalledCount: 3,
+      maxStalledCount: opts.maxStalledCount ?? 3,
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, ATTEMPT_BACKOFF) },
     },
   );
@@ -179,6 +193,40 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     // One per job whose lock could not be renewed; 'lockRenewalFailed' below says it once, plainly.
     if (err.message.startsWith('could not renew lock for job')) return;
     log.error({ err }, 'worker error (Redis connection?); BullMQ reconnects');
+  });
+  // BullMQ fails a job that stalled too often when a worker next takes it, without running it:
+  // its row would stay pending for good. Recorded failed (a recognized row is kept as it is).
+  worker.on('failed', (job, err) => {
+    if (!job || err.message !== STALLED_TOO_OFTEN) return;
+    const d = job.data;
+    const result: CardResult = {
+      versionId: job.id!,
+      runId: d.runId,
+      bucket: d.bucket,
+      frontKey: d.frontKey,
+      frontEtag: d.frontEtag,
+      backKey: d.backKey,
+      backEtag: d.backEtag,
+      attempts: job.attemptsMade,
+      outcome: 'failed',
+      errorCode: 'Worker.Stalled',
+      errorMessage: err.message,
+    };
+    void opts.store
+      .recordOutcome(result)
+      .then(() => {
+        opts.onOutcome?.('failed', 'Worker.Stalled');
+        log.error(
+          { runId: d.runId, jobId: job.id, code: 'Worker.Stalled' },
+          `a card was left by its worker too many times: recorded failed. ${ruleFor('Worker.Stalled').hint}`,
+        );
+      })
+      .catch((e: unknown) =>
+        log.error(
+          { jobId: job.id, err: { message: (e as Error).message } },
+          'could not record a stalled card failed',
+        ),
+      );
   });
   // A lock that could not be renewed expired first (this process stalled, or Redis was out of
   // reach for longer than the lock): the card may be another worker's now. A card that has not

@@ -187,6 +187,7 @@ describe('stats and control endpoints', () => {
       peakPerSecond: 4,
       peakOkPerSecond: 2,
       billed: 2,
+      received: 4,
     });
     expect(emulator.stats()).toEqual(stats);
     expect((await fetch(`${emulator.url}/_emulator/reset`, { method: 'POST' })).status).toBe(200);
@@ -196,6 +197,7 @@ describe('stats and control endpoints', () => {
       peakPerSecond: 0,
       peakOkPerSecond: 0,
       billed: 0,
+      received: 0,
     });
   });
 

@@ -72,12 +72,11 @@ describe('worker processes', () => {
     try {
       const run = await p.enqueue('proc/');
       const w = spawn(['--concurrency', '4', '--qps', '50', '--grace-ms', '1000'], { OCR_ENDPOINT: emu.url });
-      await until(async () => (await p.queue.getActiveCount()) === 4, 30_000, 'four cards in flight');
-      await new Promise((r) => setTimeout(r, 300));
+      await until(async () => (await emu.stats()).received === 4, 30_000, 'four calls at the emulator');
       w.child.kill('SIGTERM');
       expect(await w.exited).toBe(0);
       // It did not wait for the answers: none has come yet.
-      expect((await emu.stats()).calls).toBe(0);
+      expect(await emu.stats()).toMatchObject({ received: 4, calls: 0 });
       expect(w.output()).toContain('grace period over: cancelling the cards still in flight');
       const counts = await p.queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'completed');
       expect(counts).toMatchObject({ active: 0, failed: 0, completed: 0 });

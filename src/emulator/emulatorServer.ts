@@ -134,6 +134,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   async function api(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string) {
     const arrivedMs = performance.now();
+    stats.arrive();
     const { body, tooLarge } = await readBody(req, current.maxBodyBytes);
     const call: ApiCall = {
       method: req.method ?? '',

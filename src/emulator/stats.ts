@@ -10,6 +10,8 @@ export interface EmulatorStats {
   peakOkPerSecond: number;
   /** Successful recognitions, which the real service bills. */
   billed: number;
+  /** API requests received so far, answered or not (a call in flight counts here before `calls`). */
+  received: number;
 }
 
 /**
@@ -56,9 +58,15 @@ export class WindowPeak {
 /** Counts every API call by outcome. Times are monotonic milliseconds (`performance.now()`). */
 export class StatsCollector {
   private calls = 0;
+  private received = 0;
   private byCode = new Map<string, number>();
   private readonly arrivals = new WindowPeak();
   private readonly okAdmissions = new WindowPeak();
+
+  /** Counts a request as it arrives, before its answer. */
+  arrive(): void {
+    this.received++;
+  }
 
   /** Records a call that arrived at `arrivedMs`; an `OK` call also records when it was admitted by the rate limiter. */
   record(code: string, arrivedMs: number, admittedMs?: number): void {
@@ -75,11 +83,13 @@ export class StatsCollector {
       peakPerSecond: this.arrivals.peak,
       peakOkPerSecond: this.okAdmissions.peak,
       billed: this.byCode.get('OK') ?? 0,
+      received: this.received,
     };
   }
 
   reset(): void {
     this.calls = 0;
+    this.received = 0;
     this.byCode.clear();
     this.arrivals.reset();
     this.okAdmissions.reset();

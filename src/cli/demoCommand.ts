@@ -1,9 +1,51 @@
+import { spawn } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { runDemo } from '../demo.js';
 import { createLogger } from '../log.js';
 import { formatRunReport } from '../results/report.js';
 import { intOption } from './options.js';
 import { progressPrinter } from './progress.js';
+
+/** Whether this process can make the DES tokens s3rver pages its listings with (OpenSSL 3 keeps DES in its legacy provider). */
+function desAvailable(): boolean {
+  try {
+    createCipheriv('des', Buffer.alloc(8), Buffer.alloc(8));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const REEXEC_ENV = 'MACAO_OCR_DEMO_LEGACY_OPENSSL';
+
+/**
+ * Runs this same command again in a child with `--openssl-legacy-provider` (STACK.md: the demo's
+ * in-process s3rver cannot list past its first page without it) and resolves with its exit code.
+ * Ctrl-C reaches the child from the terminal; a SIGTERM sent to this process is passed on.
+ */
+function rerunWithLegacyOpenssl(): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, '--openssl-legacy-provider', ...process.argv.slice(1)],
+    { stdio: 'inherit', env: { ...process.env, [REEXEC_ENV]: '1' } },
+  );
+  const onInt = (): void => undefined;
+  const onTerm = (): void => {
+    child.kill('SIGTERM');
+  };
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 1));
+    });
+  });
+}
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -17,6 +59,10 @@ export function registerDemoCommand(program: Command): void {
     .action(async (o: { count: string; qps: string; keep?: boolean }) => {
       const count = intOption('--count', o.count, 1, 100_000);
       const qps = intOption('--qps', o.qps, 1, 10_000);
+      if (!desAvailable() && !process.env[REEXEC_ENV]) {
+        process.exitCode = await rerunWithLegacyOpenssl();
+        return;
+      }
       // Logs go to stderr (JSON, or LOG_LEVEL=silent), the story and the report to stdout.
       const logger = createLogger({
         name: 'demo',

@@ -65,7 +65,7 @@ export interface RecognizeCallOptions {
    * It may return a function, called once the request has been handed to the network (its last
    * byte written to the socket, after any connect and TLS handshake): when the call really left.
    */
-  beforeCall?: (signal?: AbortSignal) => Promise<(() => void) | undefined> | Promise<void>;
+  beforeCall?: (signal?: AbortSignal) => Promise<(() => void) | undefined | void>;
   /** Called after every HTTP exchange, success or not. */
   onCall?: (record: CallRecord) => void;
 }
@@ -184,7 +184,7 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
     params: RecognizeMacaoIDCardOCRRequest,
     opts: RecognizeCallOptions,
   ): Promise<RecognizeMacaoIDCardOCRResponse> {
-    const sent = (await opts.beforeCall?.(opts.signal)) ?? undefined;
+    const sent = await opts.beforeCall?.(opts.signal);
     if (opts.signal?.aborted) throw new OcrError(CLIENT_CODES.aborted, 'cancelled before sending');
     if (sent) watchRequests();
     const timeout = AbortSignal.timeout(timeoutMs);

@@ -21,7 +21,7 @@ const TARGET_BASE64_BYTES = 6 * 1024 * 1024;
  * What the two images' Base64 together stay under: the API's 10 MB body limit (FACTS.md) less
  * room for the JSON around them. Two sides each under 7 MB can still pass the body's limit.
  */
-export const BOTH_SIDES_BASE64_BYTES = 9.5 * 1024 * 1024;
+const BOTH_SIDES_BASE64_BYTES = 9.5 * 1024 * 1024;
 /** Objects larger than this are not read at all (a mislabelled video, a disk image). */
 export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 

@@ -46,7 +46,7 @@ export interface CardContext {
    * Shared by the process's cards, so a bucket the provider cannot reach costs one failed call,
    * not one per card (each takes a turn in the shared rate).
    */
-  inline?: { untilMs: number };
+  inline: { untilMs: number };
   presignTtlSec: number;
   /** Where `RetImage` portraits go; unset: not asked for. */
   portraits?: { bucket: string; prefix: string } | undefined;
@@ -80,6 +80,21 @@ export interface CardJobResult {
   alreadyRecognized?: boolean;
 }
 
+/** A card job's identity in the results store, and the BullMQ attempt it is on. */
+export function cardBase(job: Job<CardJobData>, attempts: number): Omit<CardResult, 'outcome'> {
+  const d = job.data;
+  return {
+    versionId: job.id!,
+    runId: d.runId,
+    bucket: d.bucket,
+    frontKey: d.frontKey,
+    frontEtag: d.frontEtag,
+    backKey: d.backKey,
+    backEtag: d.backEtag,
+    attempts,
+  };
+}
+
 /**
  * A card whose job lock is gone when it is about to be sent (the worker stalled for longer than
  * the lock, and BullMQ may have given the job to another) is left to whoever holds it now: not
@@ -97,7 +112,7 @@ const LOCK_LOST = 'the job lock was lost (another worker has the card)';
 const STORE_WRITE_RETRY = { retries: 27, minTimeout: 250, maxTimeout: 5000 } as const;
 
 /** How long a `DownLoadError` in `url` mode sends the process's next cards inline; then URLs are tried again. */
-export const INLINE_FOR_MS = 60_000;
+const INLINE_FOR_MS = 60_000;
 
 const INLINE_AFTER_DOWNLOAD_ERROR: ReadonlySet<string> = new Set(['FailedOperation.DownLoadError']);
 const DOWNSCALE_AFTER: ReadonlySet<string> = new Set([
@@ -174,18 +189,9 @@ export async function processCard(
   };
 
   let mode: PresentMode =
-    ctx.imageMode === 'url' && (ctx.inline?.untilMs ?? 0) > Date.now() ? 'base64' : ctx.imageMode;
+    ctx.imageMode === 'url' && ctx.inline.untilMs > Date.now() ? 'base64' : ctx.imageMode;
   let lockLost = false;
-  const base: Omit<CardResult, 'outcome'> = {
-    versionId,
-    runId: data.runId,
-    bucket: data.bucket,
-    frontKey: data.frontKey,
-    frontEtag: data.frontEtag,
-    backKey: data.backKey,
-    backEtag: data.backEtag,
-    attempts: attempt,
-  };
+  const base = cardBase(job, attempt);
   const finish = async (result: CardResult): Promise<void> => {
     await Promise.all(callWrites);
     // The call is paid for: a lost connection to the store must not lose the answer (the next
@@ -214,17 +220,7 @@ export async function processCard(
   const fallback = (e: unknown): PresentMode | undefined => {
     if (!isOcrError(e)) return undefined;
     // The provider may not reach the bucket: send the bytes ourselves.
-    if (INLINE_AFTER_DOWNLOAD_ERROR.has(e.code) && mode === 'url') {
-      if (ctx.inline) {
-        if (ctx.inline.untilMs <= Date.now())
-          log.warn(
-            { code: e.code, inlineForMs: INLINE_FOR_MS },
-            'the provider could not download a presigned URL: this process sends images inline for a while, then tries URLs again (is S3_PRESIGN_ENDPOINT reachable from the provider?)',
-          );
-        ctx.inline.untilMs = Date.now() + INLINE_FOR_MS;
-      }
-      return 'base64';
-    }
+    if (INLINE_AFTER_DOWNLOAD_ERROR.has(e.code) && mode === 'url') return 'base64';
     if (DOWNSCALE_AFTER.has(e.code) && mode !== 'downscaled') return 'downscaled';
     return undefined;
   };
@@ -298,6 +294,15 @@ export async function processCard(
       } catch (e) {
         const next = fallback(e);
         if (!next) throw e;
+        if (mode === 'url' && next === 'base64') {
+          // The provider could not download our URL: the process's next cards go inline too.
+          if (ctx.inline.untilMs <= Date.now())
+            log.warn(
+              { code: (e as OcrError).code, inlineForMs: INLINE_FOR_MS },
+              'the provider could not download a presigned URL: this process sends images inline for a while, then tries URLs again (is S3_PRESIGN_ENDPOINT reachable from the provider?)',
+            );
+          ctx.inline.untilMs = Date.now() + INLINE_FOR_MS;
+        }
         mode = next;
       }
     }

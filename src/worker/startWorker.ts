@@ -13,13 +13,12 @@ import { describeS3Error, StorageError } from '../storage/s3Errors.js';
 import { ATTEMPT_BACKOFF, backoffDelayMs } from './backoff.js';
 import { ByteBudget } from './byteBudget.js';
 import { CircuitBreaker } from './circuitBreaker.js';
-import { type CardContext, type CardJobResult, processCard } from './processCard.js';
+import { type CardContext, type CardJobResult, cardBase, processCard } from './processCard.js';
 import { RateLimiter, type RateLimiterOptions } from './rateLimiter.js';
 
 /** BullMQ's reason for a job that stalled more than `maxStalledCount` times. */
 const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
 
-/** Options of {@link startCardWorker}. */
 // KEYS[1] a job's lock; ARGV[1] our token. Returns its remaining ms, -1 if another worker holds
 // it (or none does), -2 if it never expires. One command: MULTI/GET/PTTL/EXEC was four per call.
 const LOCK_LEFT = `
@@ -35,6 +34,7 @@ export async function lockLeftMs(redis: Redis, lockKey: string, token: string): 
   return left === -2 ? Number.POSITIVE_INFINITY : Math.max(0, left);
 }
 
+/** Options of {@link startCardWorker}. */
 export interface CardWorkerOptions {
   redisUrl: string;
   /** Queue name; default `cards`. */
@@ -198,16 +198,8 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
   // its row would stay pending for good. Recorded failed (a recognized row is kept as it is).
   worker.on('failed', (job, err) => {
     if (!job || err.message !== STALLED_TOO_OFTEN) return;
-    const d = job.data;
     const result: CardResult = {
-      versionId: job.id!,
-      runId: d.runId,
-      bucket: d.bucket,
-      frontKey: d.frontKey,
-      frontEtag: d.frontEtag,
-      backKey: d.backKey,
-      backEtag: d.backEtag,
-      attempts: job.attemptsMade,
+      ...cardBase(job, job.attemptsMade),
       outcome: 'failed',
       errorCode: 'Worker.Stalled',
       errorMessage: err.message,
@@ -217,7 +209,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
       .then(() => {
         opts.onOutcome?.('failed', 'Worker.Stalled');
         log.error(
-          { runId: d.runId, jobId: job.id, code: 'Worker.Stalled' },
+          { runId: job.data.runId, jobId: job.id, code: 'Worker.Stalled' },
           `a card was left by its worker too many times: recorded failed. ${ruleFor('Worker.Stalled').hint}`,
         );
       })

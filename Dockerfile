@@ -1,27 +1,49 @@
-# The `macao-ocr` command in an image: `docker build -t macao-ocr .`, then
-# `docker run --rm macao-ocr --help`. docker-compose.yml runs every part of the pipeline from it.
+# The `macao-ocr` command in an image, on Node 24 LTS.
+#
+#   docker build -t macao-ocr .                            # runtime (default): the production pipeline
+#   docker run --rm macao-ocr --help
+#   docker build --target sandbox -t macao-ocr-sandbox .   # adds the API emulator and specimen cards
+#
+# The runtime image holds production dependencies and the compiled pipeline only. The sandbox
+# image is the full install, development dependencies included, for `macao-ocr emulator` and
+# `macao-ocr samples` (a test double of the OCR API and the specimen cards it recognizes).
+# docker-compose.yml builds both.
 
-FROM node:20-bookworm-slim AS build
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
+
+# Every dependency, and dist/ compiled from src/ (`npm ci` builds through `prepare`, with tsc).
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY data ./data
 COPY src ./src
-# `npm ci` builds through `prepare` (tsc); the dev dependencies go once dist/ exists.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 
-FROM node:20-bookworm-slim
-# A CJK font for the specimen cards of `macao-ocr samples` (Chinese names), DejaVu for the rest.
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends fonts-wqy-microhei fonts-dejavu-core \
-  && rm -rf /var/lib/apt/lists/*
+# The try-out image: the build as is, development dependencies (the specimen cards' CJK font among
+# them) included.
+FROM build AS sandbox
+# Embedded PGlite (no DATABASE_URL) keeps its data in ./.macao-ocr: writable by the user we run as.
+RUN mkdir -p /app/.macao-ocr && chown node:node /app/.macao-ocr
+USER node
+ENTRYPOINT ["node", "bin/macao-ocr.js"]
+CMD ["--help"]
+
+# Production dependencies only, and none of the sandbox's compiled code (its packages are
+# development dependencies, gone after the prune).
+FROM build AS prune
+RUN npm prune --omit=dev --no-audit --no-fund \
+  && rm -rf dist/sandbox
+
+# The production image: the last stage, so the default target.
+FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
-COPY --from=build /app/package.json ./package.json
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY --from=build /app/bin ./bin
-COPY --from=build /app/data ./data
+COPY --from=prune /app/package.json ./package.json
+COPY --from=prune /app/node_modules ./node_modules
+COPY --from=prune /app/dist ./dist
+COPY --from=prune /app/bin ./bin
+COPY --from=prune /app/data ./data
 # Embedded PGlite (no DATABASE_URL) keeps its data in ./.macao-ocr: writable by the user we run as.
 RUN mkdir -p /app/.macao-ocr && chown node:node /app/.macao-ocr
 USER node

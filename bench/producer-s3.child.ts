@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { startLocalS3Server } from '../src/storage/localS3Server.js';
+import { startLocalS3Server } from '../src/sandbox/localS3Server.js';
 import { readObject } from '../src/storage/objects.js';
 import { createS3Client, putObject } from '../src/storage/s3.js';
 

@@ -8,9 +8,9 @@
 // given (JSON, credentials included); prints {endpoint}; the parent reads and resets its counters
 // and changes its options over its control endpoints. Either serves until stdin closes (the
 // parent ended it, or died) or until SIGTERM.
-import { startEmulator } from '../src/emulator/emulatorServer.js';
-import type { EmulatorOptions } from '../src/emulator/options.js';
-import { startLocalS3Server } from '../src/storage/localS3Server.js';
+import { startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
+import type { EmulatorOptions } from '../src/sandbox/emulator/options.js';
+import { startLocalS3Server } from '../src/sandbox/localS3Server.js';
 
 const [what, ...rest] = process.argv.slice(2);
 let close: () => Promise<void>;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_OCR_ENDPOINT, parseEndpoint } from './ocr/client.js';
+import { DEFAULT_OCR_ENDPOINT, parseEndpoint } from './ocr/endpoint.js';
 import { DEFAULT_GUARD_MS } from './worker/rateLimiter.js';
 
 /**

@@ -1,5 +1,5 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -66,6 +66,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
   // JSON lines for machines; on a terminal, readable lines (redaction has happened before either).
   // Synchronous writes: the CLI exits as soon as a command is done, and must not lose the last lines.
   if (out.isTTY && process.env.LOG_FORMAT !== 'json') {
+    // Loaded only for a terminal: a worker under systemd or in a container never needs it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(
       options,
       pretty({

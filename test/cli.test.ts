@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
 import { runCli } from './support/cli.js';
@@ -36,6 +37,13 @@ describe('macao-ocr command line', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(`Usage: macao-ocr ${cmd}`);
     expect(r.out.length).toBeGreaterThan(80);
+  });
+
+  it('--version prints the version of the package', async () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(pkg.version);
   });
 
   it.each([

@@ -2,11 +2,11 @@ import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
 import { type CallRecord, createOcrClient, type OcrClient } from '../src/ocr/client.js';
 import { actionFor } from '../src/ocr/errorActions.js';
 import { isOcrError, type OcrError } from '../src/ocr/OcrError.js';
 import type { RecognizeMacaoIDCardOCRRequest } from '../src/ocr/types.js';
+import { type EmulatorHandle, startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
 import { specimenImage, truth } from './support/emulatorKit.js';
 import { spawnEmulator } from './support/processes.js';
 

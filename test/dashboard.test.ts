@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type Dashboard,
@@ -8,10 +8,10 @@ import {
   SHOWN_RESULT_FIELDS,
   startDashboard,
 } from '../src/dashboard/index.js';
-import type { SampleObject } from '../src/emulator/specimen/index.js';
+import type { SampleObject } from '../src/sandbox/specimen/index.js';
+import { launchChromium } from './support/chromium.js';
 import { type Pipeline, startPipeline } from './support/pipeline.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = join('test-output', 'dashboard.png');
 
 /** What the board's API answers for one queue (the fields this test reads). */
@@ -38,27 +38,6 @@ async function boardQueue(d: Dashboard, queueName: string, status: string): Prom
   const q = body.queues.find((x) => x.name === queueName);
   if (!q) throw new Error(`queue ${queueName} not on the board: ${JSON.stringify(body).slice(0, 500)}`);
   return q;
-}
-
-async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `The dashboard test needs Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (bash .ci/run does), or set CHROMIUM_PATH.`,
-    );
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
 }
 
 describe('dashboard', () => {
@@ -131,6 +110,21 @@ describe('dashboard', () => {
       expect(text).not.toContain('1234567(8)');
       expect(text).not.toContain('CHAN');
       await page.screenshot({ path: SCREENSHOT });
+      // Keys in real buckets often carry Chinese names, and the board shows keys as they are:
+      // in the page's own font, Chinese draws as distinct glyphs, not the boxes of a missing font.
+      const glyphs = await page.evaluate(`(() => {
+        const font = '48px ' + getComputedStyle(document.body).fontFamily;
+        return new Set(['陳', '林', '黃'].map((ch) => {
+          const c = document.createElement('canvas');
+          c.width = 64;
+          c.height = 64;
+          const g = c.getContext('2d');
+          g.font = font;
+          g.fillText(ch, 4, 52);
+          return c.toDataURL();
+        })).size;
+      })()`);
+      expect(glyphs).toBe(3);
 
       // The failed tab: the API's code, and no Retry all / Clean all without --allow-actions.
       await page.goto(`${d.queueUrl}?status=failed`);

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
-import { generateSamples, type SampleObject } from '../src/emulator/specimen/index.js';
+import { generateSamples, type SampleObject } from '../src/sandbox/specimen/index.js';
 import { cardFieldLeaks, findLeaks } from './support/leaks.js';
 
 const run = promisify(execFile);

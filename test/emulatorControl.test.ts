@@ -1,11 +1,11 @@
 import http from 'node:http';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
-import { type FaultKind, resolveOptions } from '../src/emulator/options.js';
-import { parseCredentials, parseFaults, parseLatency } from '../src/emulator/parseFlags.js';
 import { createLogger } from '../src/log.js';
 import { OCR_ACTION, OCR_VERSION } from '../src/ocr/types.js';
+import { type EmulatorHandle, startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
+import { type FaultKind, resolveOptions } from '../src/sandbox/emulator/options.js';
+import { parseCredentials, parseFaults, parseLatency } from '../src/sandbox/emulator/parseFlags.js';
 import {
   codeOf,
   FIELDS,

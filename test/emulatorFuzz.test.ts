@@ -1,9 +1,9 @@
 import http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
-import { signRequest } from '../src/emulator/tc3.js';
 import { OCR_ACTION, OCR_VERSION } from '../src/ocr/types.js';
+import { type EmulatorHandle, startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
+import { signRequest } from '../src/sandbox/emulator/tc3.js';
 import { SECRET_ID, SECRET_KEY, specimenImage, truth } from './support/emulatorKit.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
+import { type EmulatorHandle, startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
 import { codeOf, SECRET_ID, SECRET_KEY, signedCall, specimenImage, truth } from './support/emulatorKit.js';
 
 /** The per-SecretId rate limit under a burst, and the stats a rate test of the workers relies on. */

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
-import { DecodeCache, decodeImage } from '../src/emulator/recognize.js';
+import { type EmulatorHandle, startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
+import { DecodeCache, decodeImage } from '../src/sandbox/emulator/recognize.js';
 import {
   codeOf,
   FIELDS,

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CARD_FIELD_NAMES } from '../src/card/fields.js';
-import { type EmulatorHandle, startEmulator } from '../src/emulator/emulatorServer.js';
 import { OCR_ACTION, OCR_VERSION } from '../src/ocr/types.js';
+import { type EmulatorHandle, startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
 import {
   codeOf,
   FIELDS,

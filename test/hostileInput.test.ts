@@ -136,7 +136,7 @@ describe('hostile input through the pipeline', () => {
     })
       .png({ compressionLevel: 0 })
       .withXmp(
-        (await import('../src/emulator/groundTruth.js')).truthToXmp(
+        (await import('../src/sandbox/emulator/groundTruth.js')).truthToXmp(
           truth({ specimenId: 'h-huge', fields: hugeFields, width: 4096, height: 4096 }),
         ),
       )

@@ -9,7 +9,7 @@ import { type EnqueueOptions, enqueueRun } from '../src/producer/enqueueRun.js';
 import { ManifestError } from '../src/producer/manifest.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
 import type { ResultsStore } from '../src/results/store.js';
-import { type LocalS3Server, startLocalS3Server } from '../src/storage/localS3Server.js';
+import { type LocalS3Server, startLocalS3Server } from '../src/sandbox/localS3Server.js';
 import { createS3Client, putObject } from '../src/storage/s3.js';
 import type { StorageError } from '../src/storage/s3Errors.js';
 import { openTestStore } from './support/store.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { checkCard } from '../src/card/checks.js';
 import { MACAO_SYMBOLS, parseCardDate, RESIDENT_TYPES } from '../src/card/fields.js';
 import { encodeTelecode, telecodesOf } from '../src/card/telecode.js';
-import { readTruth } from '../src/emulator/groundTruth.js';
+import { readTruth } from '../src/sandbox/emulator/groundTruth.js';
 import {
   CARD_HEIGHT,
   CARD_WIDTH,
@@ -23,8 +23,8 @@ import {
   type SampleObject,
   type SpecimenCard,
   writeSamples,
-} from '../src/emulator/specimen/index.js';
-import { GIVEN_FEMALE, GIVEN_MALE, SURNAMES } from '../src/emulator/specimen/names.js';
+} from '../src/sandbox/specimen/index.js';
+import { GIVEN_FEMALE, GIVEN_MALE, SURNAMES } from '../src/sandbox/specimen/names.js';
 
 const iso = (cardDate: string): string => {
   const d = parseCardDate(cardDate);

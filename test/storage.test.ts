@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalS3Server, startLocalS3Server } from '../src/storage/localS3Server.js';
+import { type LocalS3Server, startLocalS3Server } from '../src/sandbox/localS3Server.js';
 import { checkBucket, listObjectPages, presignGet, readObject } from '../src/storage/objects.js';
-import { createS3Client, parseS3Uri, putObject } from '../src/storage/s3.js';
+import { createS3Client, putObject } from '../src/storage/s3.js';
 import { StorageError } from '../src/storage/s3Errors.js';
+import { parseS3Uri } from '../src/storage/s3Uri.js';
 
 describe('object storage on s3rver', () => {
   const bucket = `test-${randomBytes(4).toString('hex')}`;

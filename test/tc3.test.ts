@@ -8,8 +8,8 @@ import {
   signRequest,
   stringToSign,
   utcDate,
-} from '../src/emulator/tc3.js';
-import { parseAuthorization, type Tc3Request, verifyTc3 } from '../src/emulator/tc3Verify.js';
+} from '../src/sandbox/emulator/tc3.js';
+import { parseAuthorization, type Tc3Request, verifyTc3 } from '../src/sandbox/emulator/tc3Verify.js';
 
 /** The official SDK's signer, loaded as the SDK loads it (CommonJS). */
 const require = createRequire(import.meta.url);

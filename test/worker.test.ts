@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import type { SampleObject } from '../src/emulator/specimen/index.js';
 import { createLogger } from '../src/log.js';
+import type { SampleObject } from '../src/sandbox/specimen/index.js';
 import { createS3Client } from '../src/storage/s3.js';
 import { pauseReason, resumeQueue } from '../src/worker/circuitBreaker.js';
 import { outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
@@ -370,8 +370,8 @@ describe('worker: cards through the emulator', () => {
   });
 
   it('sends two large sides inline in one body under the 10 MB limit, paying one call', async () => {
-    const { bigSide } = await import('../src/emulator/specimen/bigSide.js');
-    const { generateCard } = await import('../src/emulator/specimen/index.js');
+    const { bigSide } = await import('../src/sandbox/specimen/bigSide.js');
+    const { generateCard } = await import('../src/sandbox/specimen/index.js');
     const { putObject } = await import('../src/storage/s3.js');
     // Each side's Base64 (about 6.1 MB) is under the API's 7 MB for one image; together they are
     // over the 10 MB a request may carry. Sent as they are, the API answers RequestSizeLimitExceeded.

@@ -1,12 +1,18 @@
 import { loadDotEnv, parseConfig } from '../config.js';
 import type { ResultsStore } from '../results/store.js';
-import { openServices, type Services } from '../services.js';
+import type { Services } from '../services.js';
 import { UsageError } from './usageError.js';
 
-/** Opens the services from the environment, runs `fn`, closes them whatever happens. */
+/**
+ * Opens the services from the environment, runs `fn`, closes them whatever happens. The services
+ * (Redis, BullMQ, the S3 client, the results store) load here, when a command needs them, not
+ * when the program starts: `--help` and `config` never pay for them.
+ */
 export async function withServices<T>(fn: (s: Services) => Promise<T>): Promise<T> {
   loadDotEnv();
-  const services = await openServices(parseConfig());
+  const config = parseConfig();
+  const { openServices } = await import('../services.js');
+  const services = await openServices(config);
   try {
     return await fn(services);
   } finally {
@@ -26,15 +32,4 @@ export async function resolveRun(store: ResultsStore, run: string | undefined): 
       'the results store has no runs yet: start one with `macao-ocr enqueue` or `macao-ocr run`',
     );
   return latest.id;
-}
-
-/** Collects a repeatable or comma-separated option. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ];
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadDotEnv, maskUrl, parseConfig } from '../config.js';
-import { startDashboard } from '../dashboard/index.js';
 import { intOption } from './options.js';
 
 export function registerDashboardCommand(program: Command): void {
@@ -20,6 +19,7 @@ export function registerDashboardCommand(program: Command): void {
       loadDotEnv();
       const config = parseConfig();
       const port = intOption('--port', o.port, 0, 65535);
+      const { startDashboard } = await import('../dashboard/index.js');
       const dashboard = await startDashboard({
         redisUrl: config.redisUrl,
         queueName: config.queueName,

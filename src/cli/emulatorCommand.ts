@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
-import { startEmulator } from '../emulator/emulatorServer.js';
-import type { EmulatorCredential } from '../emulator/options.js';
-import { parseCredentials, parseFaults, parseLatency } from '../emulator/parseFlags.js';
-import { createLogger } from '../log.js';
 import { intOption } from './options.js';
-import { UsageError } from './usageError.js';
+import { loadSandbox } from './sandbox.js';
 
 export function registerEmulatorCommand(program: Command): void {
   program
@@ -39,51 +35,11 @@ export function registerEmulatorCommand(program: Command): void {
         credentials?: string;
         seed: string;
       }) => {
-        const credentials: EmulatorCredential[] = [];
-        const id = process.env.TENCENTCLOUD_SECRET_ID;
-        const key = process.env.TENCENTCLOUD_SECRET_KEY;
-        if (id && key)
-          credentials.push({
-            secretId: id,
-            secretKey: key,
-            ...(process.env.TENCENTCLOUD_SESSION_TOKEN
-              ? { token: process.env.TENCENTCLOUD_SESSION_TOKEN }
-              : {}),
-          });
-        try {
-          if (o.credentials) credentials.push(...parseCredentials(o.credentials));
-          if (credentials.length === 0) {
-            throw new UsageError(
-              'the emulator needs a credential pair: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or pass --credentials ID:KEY',
-            );
-          }
-          const emulator = await startEmulator({
-            host: o.host,
-            port: intOption('--port', o.port, 0, 65535),
-            qps: intOption('--qps', o.qps, 0),
-            latencyMs: parseLatency(o.latencyMs),
-            ...(o.faults ? { faults: parseFaults(o.faults) } : {}),
-            credentials,
-            seed: intOption('--seed', o.seed, 0),
-            logger: createLogger({ name: 'emulator' }),
-          });
-          console.log(
-            `emulator listening on ${emulator.url} (a test double: it recognizes only specimen cards)`,
-          );
-          console.log(`  OCR_ENDPOINT=${emulator.url}   stats: curl ${emulator.url}/_emulator/stats`);
-          await new Promise<void>((resolve) => {
-            const stop = (): void => {
-              process.off('SIGINT', stop);
-              process.off('SIGTERM', stop);
-              void emulator.close().then(resolve);
-            };
-            process.on('SIGINT', stop);
-            process.on('SIGTERM', stop);
-          });
-        } catch (e) {
-          if (e instanceof Error && e.name === 'EmulatorConfigError') throw new UsageError(e.message);
-          throw e;
-        }
+        const port = intOption('--port', o.port, 0, 65535);
+        const qps = intOption('--qps', o.qps, 0);
+        const seed = intOption('--seed', o.seed, 0);
+        const { emulatorCommand } = await loadSandbox('emulator');
+        await emulatorCommand({ ...o, port, qps, seed });
       },
     );
 }

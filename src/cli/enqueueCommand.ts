@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { EnqueueCounts, EnqueueOptions } from '../producer/enqueueRun.js';
-import { enqueueRun } from '../producer/enqueueRun.js';
 import { parseTimeOption } from '../producer/filter.js';
-import { parseS3Uri } from '../storage/s3.js';
-import { collect, withServices } from './common.js';
+import { parseS3Uri } from '../storage/s3Uri.js';
+import { withServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
+import { collect } from './options.js';
 import { UsageError } from './usageError.js';
 
 export interface EnqueueFlags {
@@ -91,6 +91,7 @@ export function registerEnqueueCommand(program: Command): void {
   ).action(async (sources: string[], o: EnqueueFlags) => {
     const opts = enqueueOptionsFrom(sources, o);
     keepHeapSmall();
+    const { enqueueRun } = await import('../producer/enqueueRun.js');
     await withServices(async (s) => {
       const tty = process.stderr.isTTY;
       const r = await enqueueRun({

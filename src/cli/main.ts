@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadDotEnv } from '../config.js';
 import { registerConfigCommand } from './configCommand.js';
@@ -13,14 +14,23 @@ import { registerStatusCommand } from './statusCommand.js';
 import { UsageError } from './usageError.js';
 import { registerWorkCommand } from './workCommand.js';
 
+/** The version of the installed package (package.json sits two folders up from src/cli and dist/cli). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
 /**
- * `macao-ocr`: parsing only. Each command calls a library function. Exit codes (DESIGN.md):
- * 0 done; 1 runtime error; 2 usage or configuration error; 3 (`run`) finished with failed cards.
+ * `macao-ocr`: parsing only. Each command calls a library function, which it loads only when it
+ * runs. Exit codes: 0 done; 1 runtime error; 2 usage or configuration error; 3 (`run`) finished
+ * with failed cards.
  */
 export function buildProgram(): Command {
   const program = new Command('macao-ocr')
     .description('Read Macao resident identity cards in bulk from object storage with Tencent Cloud OCR')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(packageVersion())
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerEnqueueCommand(program);

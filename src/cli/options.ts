@@ -18,3 +18,14 @@ export function numberOption(name: string, raw: string, min: number): number {
     throw new UsageError(`${name} must be a number >= ${min}, got \`${raw}\``);
   return n;
 }
+
+/** Collects a repeatable or comma-separated option. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
+}

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { exportCards } from '../results/exportCards.js';
 import { formatRunReport, loadRunReport } from '../results/report.js';
 import { OUTCOMES, type Outcome } from '../results/types.js';
-import { collect, resolveRun, withServices } from './common.js';
+import { resolveRun, withServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
+import { collect } from './options.js';
 import { UsageError } from './usageError.js';
 
 export function registerReportCommand(program: Command): void {
@@ -36,6 +36,7 @@ export function registerReportCommand(program: Command): void {
           }
         }
         keepHeapSmall();
+        const { exportCards } = await import('../results/exportCards.js');
         await withServices(async (s) => {
           const runId = await resolveRun(s.store, run);
           const outcomes = o.outcome as (Outcome | 'pending')[] | undefined;

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { retryFailed } from '../producer/retryFailed.js';
-import { resumeQueue } from '../worker/circuitBreaker.js';
 import { resolveRun, withServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
 
@@ -12,6 +10,7 @@ export function registerRetryCommands(program: Command): void {
     .option('--code <CODE>', 'only cards whose last error code is CODE')
     .action(async (run: string | undefined, o: { code?: string }) => {
       keepHeapSmall();
+      const { retryFailed } = await import('../producer/retryFailed.js');
       await withServices(async (s) => {
         const runId = await resolveRun(s.store, run);
         const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code });
@@ -26,6 +25,7 @@ export function registerRetryCommands(program: Command): void {
     .command('resume')
     .description('continue after a fatal API error paused every worker (fix its cause first)')
     .action(async () => {
+      const { resumeQueue } = await import('../worker/circuitBreaker.js');
       await withServices(async (s) => {
         const reason = await resumeQueue(s.queue, s.redis, s.store);
         console.log(reason ? `resumed (it was paused for ${reason.code})` : 'resumed (it was not paused)');

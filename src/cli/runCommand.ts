@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { loadDotEnv, parseConfig } from '../config.js';
-import { createLogger } from '../log.js';
 import { formatRunReport } from '../results/report.js';
-import { runPipeline } from '../runPipeline.js';
-import { openOcrClient, openServices } from '../services.js';
-import { collect } from './common.js';
 import { addEnqueueFlags, type EnqueueFlags, enqueueOptionsFrom, formatCounts } from './enqueueCommand.js';
+import { collect } from './options.js';
 import { progressPrinter } from './progress.js';
 import { addWorkFlags, type WorkFlags, workerOptionsFrom } from './workCommand.js';
 
@@ -23,7 +20,12 @@ export function registerRunCommand(program: Command): void {
     loadDotEnv();
     const config = parseConfig();
     const enqueueOpts = enqueueOptionsFrom(sources, o);
-    const worker = workerOptionsFrom(config, o);
+    const worker = await workerOptionsFrom(config, o);
+    const [{ createLogger }, { runPipeline }, { openOcrClient, openServices }] = await Promise.all([
+      import('../log.js'),
+      import('../runPipeline.js'),
+      import('../services.js'),
+    ]);
     const log = createLogger({ name: 'run', level: config.logLevel, stream: 'stderr' });
     const client = openOcrClient(config);
     const services = await openServices(config);

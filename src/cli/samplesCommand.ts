@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { parseConfig } from '../config.js';
-import { dirSink, type SampleSink, writeSamples } from '../emulator/specimen/index.js';
-import { createS3Client, parseS3Uri, putObject } from '../storage/s3.js';
 import { intOption } from './options.js';
+import { loadSandbox } from './sandbox.js';
 import { UsageError } from './usageError.js';
 
 export function registerSamplesCommand(program: Command): void {
@@ -36,37 +34,15 @@ export function registerSamplesCommand(program: Command): void {
           throw new UsageError(`--back-ratio must be between 0 and 1, got \`${o.backRatio}\``);
         if (o.format !== 'jpeg' && o.format !== 'png')
           throw new UsageError(`--format must be jpeg or png, got \`${o.format}\``);
-        let sink: SampleSink;
-        let close = (): void => undefined;
-        if (o.out.startsWith('s3://')) {
-          const { bucket, prefix } = parseS3Uri(o.out);
-          const config = parseConfig();
-          const s3 = createS3Client(config.s3);
-          sink = async (obj) => {
-            await putObject(s3, bucket, `${prefix}${obj.key}`, obj.body, obj.contentType);
-          };
-          close = () => s3.destroy();
-        } else sink = dirSink(o.out);
-        try {
-          const summary = await writeSamples({
-            count,
-            seed,
-            faults: o.faults ?? false,
-            backRatio,
-            format: o.format,
-            sink,
-          });
-          const faults = Object.entries(summary.counts)
-            .filter(([k, n]) => k !== 'card' && n > 0)
-            .map(([k, n]) => `${k} ${n}`)
-            .join(', ');
-          console.log(
-            `wrote ${summary.cards} cards (${summary.cardsWithBack} with a back)${faults ? ` and faults: ${faults}` : ''} to ${o.out} ` +
-              `(${(summary.bytes / 1e6).toFixed(1)} MB, ${(summary.elapsedMs / 1000).toFixed(1)} s)`,
-          );
-        } finally {
-          close();
-        }
+        const { samplesCommand } = await loadSandbox('samples');
+        await samplesCommand({
+          out: o.out,
+          count,
+          seed,
+          faults: o.faults ?? false,
+          backRatio,
+          format: o.format,
+        });
       },
     );
 }

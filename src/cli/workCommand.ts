@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, loadDotEnv, parseConfig } from '../config.js';
-import { createLogger } from '../log.js';
-import { createWorkerMetrics, type MetricsServer, serveMetrics } from '../metrics/index.js';
-import { openOcrClient, openServices } from '../services.js';
-import { createS3Client } from '../storage/s3.js';
+import type { MetricsServer } from '../metrics/index.js';
 import type { CardWorkerOptions } from '../worker/startWorker.js';
-import { startCardWorker } from '../worker/startWorker.js';
 import { intOption, numberOption } from './options.js';
 import { UsageError } from './usageError.js';
 
@@ -40,24 +36,26 @@ export function addWorkFlags(cmd: Command): Command {
     );
 }
 
-export function workerOptionsFrom(
+export async function workerOptionsFrom(
   config: Config,
   o: WorkFlags,
-): Pick<CardWorkerOptions, 'qps' | 'rateGuardMs' | 'imageMode' | 'concurrency' | 'portraits' | 'presignS3'> {
+): Promise<
+  Pick<CardWorkerOptions, 'qps' | 'rateGuardMs' | 'imageMode' | 'concurrency' | 'portraits' | 'presignS3'>
+> {
   const imageMode = o.imageMode ?? config.ocr.imageMode;
   if (imageMode !== 'url' && imageMode !== 'base64')
     throw new UsageError(`--image-mode must be url or base64, got \`${imageMode}\``);
   if (o.portraits && !o.portraits.startsWith('s3://'))
     throw new UsageError(`--portraits must be s3://bucket/prefix, got \`${o.portraits}\``);
+  const presignEndpoint = config.s3.presignEndpoint;
+  const { createS3Client } = await import('../storage/s3.js');
   return {
     qps: o.qps ? numberOption('--qps', o.qps, 0.01) : config.ocr.qps,
     rateGuardMs: config.ocr.rateGuardMs,
     imageMode,
     concurrency: o.concurrency ? intOption('--concurrency', o.concurrency, 1, 1024) : undefined,
     portraits: o.portraits,
-    presignS3: config.s3.presignEndpoint
-      ? createS3Client({ ...config.s3, endpoint: config.s3.presignEndpoint })
-      : undefined,
+    presignS3: presignEndpoint ? createS3Client({ ...config.s3, endpoint: presignEndpoint }) : undefined,
   };
 }
 
@@ -89,30 +87,36 @@ export function registerWorkCommand(program: Command): void {
   ).action(async (o: WorkFlags & { metricsPort?: string; metricsHost?: string }) => {
     loadDotEnv();
     const config = parseConfig();
-    const wopts = workerOptionsFrom(config, o);
     const graceMs = intOption('--grace-ms', o.graceMs ?? '30000', 0);
     const metricsPort = o.metricsPort ? intOption('--metrics-port', o.metricsPort, 0, 65535) : undefined;
+    const lockMs = intOption('--lock-ms', o.lockMs ?? '30000', 1000);
+    const { createLogger } = await import('../log.js');
     const log = createLogger({ name: 'worker', level: config.logLevel });
     // Listening before anything is opened: a SIGTERM while the worker starts (it may already
     // have taken cards when startCardWorker returns) is a graceful stop, not the default kill.
     const stopped = onceStopSignal(log);
+    const wopts = await workerOptionsFrom(config, o);
+    const [{ openOcrClient, openServices }, { startCardWorker }, metricsModule] = await Promise.all([
+      import('../services.js'),
+      import('../worker/startWorker.js'),
+      metricsPort === undefined ? undefined : import('../metrics/index.js'),
+    ]);
     const client = openOcrClient(config);
     const services = await openServices(config);
-    const metrics = metricsPort === undefined ? undefined : createWorkerMetrics();
+    const metrics = metricsModule?.createWorkerMetrics();
     let metricsServer: MetricsServer | undefined;
     try {
       // Before the worker: a port already taken stops the process before it takes a card.
-      if (metrics && metricsPort !== undefined) {
+      if (metricsModule && metrics && metricsPort !== undefined) {
         const host = o.metricsHost ?? '127.0.0.1';
-        metricsServer = await serveMetrics(metrics.registry, { port: metricsPort, host }).catch(
-          (e: unknown) => {
+        metricsServer = await metricsModule
+          .serveMetrics(metrics.registry, { port: metricsPort, host })
+          .catch((e: unknown) => {
             throw new Error(
               `--metrics-port ${metricsPort}: cannot listen on ${host}: ${(e as Error).message}`,
             );
-          },
-        );
+          });
       }
-      const lockMs = intOption('--lock-ms', o.lockMs ?? '30000', 1000);
       const worker = await startCardWorker({
         ...wopts,
         redisUrl: config.redisUrl,

@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
+import { DEFAULT_OCR_ENDPOINT, parseEndpoint } from './endpoint.js';
 import { CLIENT_CODES, ruleFor } from './errorActions.js';
 import { OcrError } from './OcrError.js';
 import {
@@ -85,28 +86,6 @@ export interface OcrClient {
   readonly endpoint: string;
   /** Releases the keep-alive sockets. */
   close(): void;
-}
-
-export const DEFAULT_OCR_ENDPOINT = 'https://ocr.intl.tencentcloudapi.com';
-
-/** Splits an endpoint URL into the SDK's protocol and host[:port] (the SDK wants them apart). */
-export function parseEndpoint(endpoint: string): { protocol: 'http://' | 'https://'; host: string } {
-  const withScheme = /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new Error(
-      `OCR endpoint must be a URL like https://ocr.intl.tencentcloudapi.com, got \`${endpoint}\``,
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`OCR endpoint must use http or https, got \`${endpoint}\``);
-  }
-  if (url.pathname !== '/' || url.search) {
-    throw new Error(`OCR endpoint must have no path or query (API 3.0 posts to /), got \`${endpoint}\``);
-  }
-  return { protocol: url.protocol === 'http:' ? 'http://' : 'https://', host: url.host };
 }
 
 /** The SDK throws one unexported class with `code`, `requestId`, `httpCode`: read the fields, not the class. */

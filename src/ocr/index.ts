@@ -1,4 +1,5 @@
 export * from './client.js';
+export * from './endpoint.js';
 export * from './errorActions.js';
 export * from './OcrError.js';
 export * from './types.js';

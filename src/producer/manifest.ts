@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { parseS3Uri } from '../storage/s3.js';
+import { parseS3Uri } from '../storage/s3Uri.js';
 
 /**
  * A manifest names the card images to process, one per line: a plain list of `s3://` URIs

@@ -8,8 +8,8 @@ import { type CardJobData, createRedis, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX
 import type { ResultsStore } from '../results/store.js';
 import type { CardResult, Outcome } from '../results/types.js';
 import { checkBucket } from '../storage/objects.js';
-import { parseS3Uri } from '../storage/s3.js';
 import { describeS3Error, StorageError } from '../storage/s3Errors.js';
+import { parseS3Uri } from '../storage/s3Uri.js';
 import { ATTEMPT_BACKOFF, backoffDelayMs } from './backoff.js';
 import { ByteBudget } from './byteBudget.js';
 import { CircuitBreaker } from './circuitBreaker.js';

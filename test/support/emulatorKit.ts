@@ -2,9 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import type { MacaoCardFields } from '../../src/card/fields.js';
-import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../../src/emulator/groundTruth.js';
-import { signRequest } from '../../src/emulator/tc3.js';
 import { OCR_ACTION, OCR_VERSION } from '../../src/ocr/types.js';
+import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../../src/sandbox/emulator/groundTruth.js';
+import { signRequest } from '../../src/sandbox/emulator/tc3.js';
 
 /** Helpers for the emulator tests: specimen-like images, a signed fetch, a tiny image server. */
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { EmulatorStats } from '../../src/emulator/stats.js';
+import type { EmulatorStats } from '../../src/sandbox/emulator/stats.js';
 import { type Pipeline, pipelineEnv } from './pipeline.js';
 
 /** The CLI's entry point, by absolute path, so that a child may run in any working directory. */
@@ -32,13 +32,17 @@ export function spawnWorker(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return watchProcess(child);
+}
+
+/** A child's standard output and error together, as they come, and its exit code. */
+export function watchProcess(child: ChildProcess): WorkerProcess {
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  const append = (d: Buffer): void => {
     out += d.toString();
-  });
-  child.stderr!.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
 }

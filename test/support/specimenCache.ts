@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { generateSamples, type SampleObject } from '../../src/emulator/specimen/index.js';
+import { generateSamples, type SampleObject } from '../../src/sandbox/specimen/index.js';
 import { putObject } from '../../src/storage/s3.js';
 
 /** A rendered specimen on disk: its object description (no body) and where its bytes are. */
@@ -22,8 +22,8 @@ export interface SampleSetOptions {
 function rendererVersion(): string {
   const h = createHash('sha256');
   const roots = [
-    new URL('../../src/emulator/specimen/', import.meta.url),
-    new URL('../../src/emulator/', import.meta.url),
+    new URL('../../src/sandbox/specimen/', import.meta.url),
+    new URL('../../src/sandbox/emulator/', import.meta.url),
   ];
   for (const root of roots) {
     for (const f of readdirSync(root)

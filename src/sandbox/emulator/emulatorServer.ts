@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Logger, silentLogger } from '../log.js';
+import { type Logger, silentLogger } from '../../log.js';
 import { BAD_GATEWAY_HTML, newRequestId, toError } from './errors.js';
 import { type ApiCall, type CallContext, handleApiCall } from './handleApiCall.js';
 import {

@@ -1,6 +1,6 @@
 import { createCanvas } from '@napi-rs/canvas';
 import sharp from '../../sharp.js';
-import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../groundTruth.js';
+import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../emulator/groundTruth.js';
 import { drawBack } from './back.js';
 import { BLUR_SIGMA, drawCover, drawGlare, photocopyPixels } from './conditions.js';
 import { CARD_HEIGHT, CARD_WIDTH } from './draw.js';

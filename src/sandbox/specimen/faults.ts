@@ -1,6 +1,6 @@
 import { createCanvas } from '@napi-rs/canvas';
 import sharp from '../../sharp.js';
-import { truthToXmp } from '../groundTruth.js';
+import { truthToXmp } from '../emulator/groundTruth.js';
 import { generateCard } from './generateCard.js';
 import { createRandom, type Random } from './random.js';
 import { encodeSide, renderSideRaw } from './renderCard.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { type SpecimenTruth, truthToXmp } from '../groundTruth.js';
+import { type SpecimenTruth, truthToXmp } from '../emulator/groundTruth.js';
 import type { SpecimenCard } from './generateCard.js';
 import { renderSideRaw } from './renderCard.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { CARD_FIELD_NAMES } from '../card/fields.js';
-import type { RecognizeMacaoIDCardOCRResponse } from '../ocr/types.js';
-import sharp, { type Metadata } from '../sharp.js';
+import { CARD_FIELD_NAMES } from '../../card/fields.js';
+import type { RecognizeMacaoIDCardOCRResponse } from '../../ocr/types.js';
+import sharp, { type Metadata } from '../../sharp.js';
 import { ApiError, toError } from './errors.js';
 import { type SpecimenTruth, truthFromXmp } from './groundTruth.js';
 

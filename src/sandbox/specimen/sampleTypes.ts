@@ -1,4 +1,4 @@
-import type { SpecimenTruth } from '../groundTruth.js';
+import type { SpecimenTruth } from '../emulator/groundTruth.js';
 
 /** What one object of a sample dataset is: a good card image, or one of the faults. */
 export type SampleKind = 'card' | 'gif' | 'truncated' | 'empty' | 'oversize' | 'not-a-card' | 'text-as-jpg';

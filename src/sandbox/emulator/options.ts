@@ -1,4 +1,4 @@
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 
 /** Faults the emulator can inject, each at a rate: the transient API errors, a gateway 502, or a dropped connection. */
 export const FAULT_KINDS = [

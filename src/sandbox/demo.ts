@@ -1,19 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Config, parseConfig } from './config.js';
+import { type Config, parseConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { createOcrClient } from '../ocr/client.js';
+import { type RunPipelineResult, type RunProgress, runPipeline } from '../runPipeline.js';
+import { openServices } from '../services.js';
+import { createS3Client, putObject } from '../storage/s3.js';
 import { startEmulator } from './emulator/emulatorServer.js';
-import { writeSamples } from './emulator/specimen/index.js';
-import type { Logger } from './log.js';
-import { freePort } from './net.js';
-import { createOcrClient } from './ocr/client.js';
-import { createRedis } from './queue.js';
-import { type RunPipelineResult, type RunProgress, runPipeline } from './runPipeline.js';
-import { openServices } from './services.js';
-import { startLocalS3Server } from './storage/localS3Server.js';
-import { createS3Client, putObject } from './storage/s3.js';
+import { startLocalS3Server } from './localS3Server.js';
+import { writeSamples } from './specimen/index.js';
+import { startThrowawayRedis } from './throwawayRedis.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -39,48 +37,6 @@ export interface DemoResult extends RunPipelineResult {
   dir: string;
   emulatorStats: { calls: number; byCode: Record<string, number>; peakPerSecond: number; billed: number };
   sampleCounts: Record<string, number>;
-}
-
-/** A throwaway `redis-server` from PATH on a free loopback port, keeping nothing on disk. */
-async function startThrowawayRedis(dir: string): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
-  const failed = new Promise<never>((_, reject) => {
-    child.once('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          e.code === 'ENOENT'
-            ? 'the demo needs Redis: install redis-server (apt-get install -y redis-server) or set REDIS_URL'
-            : `redis-server did not start: ${e.message}`,
-        ),
-      ),
-    );
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  const ready = (async () => {
-    for (let i = 0; i < 100; i++) {
-      const r = createRedis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      // A refused connection while redis-server starts is expected: connect() rejects with it, and
-      // without a listener ioredis would also print it as an unhandled error event.
-      r.on('error', () => undefined);
-      try {
-        await r.connect();
-        await r.ping();
-        return;
-      } catch {
-        await new Promise((res) => setTimeout(res, 50));
-      } finally {
-        r.disconnect();
-      }
-    }
-    throw new Error('redis-server did not answer within 5 s');
-  })();
-  await Promise.race([ready, failed]);
-  return { url, stop: () => child.kill('SIGTERM') };
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { Logger } from '../log.js';
-import { OCR_ACTION, OCR_VERSION } from '../ocr/types.js';
+import type { Logger } from '../../log.js';
+import { OCR_ACTION, OCR_VERSION } from '../../ocr/types.js';
 import { ApiError, errorEnvelope, toError } from './errors.js';
 import { fetchImage } from './fetchImage.js';
 import { FAULT_KINDS, type FaultKind, type ResolvedOptions } from './options.js';

@@ -4,7 +4,7 @@
  * `Math.random` is never used in the specimen renderer.
  */
 
-import { seededRandom } from '../seededRandom.js';
+import { seededRandom } from '../emulator/seededRandom.js';
 
 /** A seeded source of numbers in [0, 1) with the helpers the generator and renderer need. */
 export interface Random {

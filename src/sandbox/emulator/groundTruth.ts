@@ -1,5 +1,5 @@
-import type { MacaoCardFields } from '../card/fields.js';
-import sharp from '../sharp.js';
+import type { MacaoCardFields } from '../../card/fields.js';
+import sharp from '../../sharp.js';
 
 /**
  * Ground truth of a specimen card, embedded in the image itself as an XMP packet. The emulator

@@ -194,13 +194,13 @@ async function embeddedStore(): Promise<{ env: Env; runId: string }> {
     const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
     await exited.finally(() => clearTimeout(timer));
   });
-  // The process owning the directory serves it on this socket once PGlite is open (a fresh
-  // directory is initialised first, a few seconds); every other process connects to it.
-  const socket = join(dataDir, '.s.PGSQL.5432');
-  for (const deadline = Date.now() + 60_000; !existsSync(socket); ) {
+  // Wait for `work` to have opened everything, not only for its socket: the owner serves the
+  // directory before it has applied the migrations, and a second process migrating meanwhile
+  // races it (the advisory lock in migrate.ts does not exclude on PGlite: one shared session).
+  for (const deadline = Date.now() + 60_000; !out.stdout.includes('worker started'); ) {
     const log = `${out.stdout}${out.stderr}`;
     if (!running()) throw new Error(`\`work\` exited ${child.exitCode ?? child.signalCode}:\n${log}`);
-    if (Date.now() > deadline) throw new Error(`\`work\` did not serve ${socket} within 60 s:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`\`work\` did not start within 60 s:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const store = await ResultsStore.open({ dataDir });

@@ -2,6 +2,8 @@
 // commands scripts call often? Bare Node, measured in the same run, is the baseline.
 //   npm run bench -- startup [--runs 15] [--no-build] [--database-url postgres://...] [--redis-url ...]
 //                            [--only CASE,...]  (help, version, config, status-pg, status-embedded)
+//                            [--node PATH]  (the Node that runs every case, bare Node included;
+//                                            default this one: e.g. .cache/node-v24.22.3/bin/node)
 // Bars: `--help` median wall <= 5 x bare Node's; `--help` peak RSS <= 80 MB.
 // Goal: `status --json` median wall <= 300 ms, on PostgreSQL and on the embedded store.
 //
@@ -14,7 +16,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -34,8 +36,11 @@ const { values: args } = parseArgs({
       default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     },
     'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    node: { type: 'string', default: process.execPath },
   },
 });
+const NODE = resolve(args.node!);
+const nodeVersion = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
 const RUNS = Number(args.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be an integer >= 1, got ${args.runs}`);
 const only = args.only!.split(',').map((s) => s.trim());
@@ -88,7 +93,7 @@ Object.assign(baseEnv, {
 
 /** Spawns node in the scratch directory and collects its output. */
 function node(argv: string[], env: Env): { child: ChildProcess; out: { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, argv, { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, argv, { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   for (const s of ['stdout', 'stderr'] as const) {
     child[s]!.setEncoding('utf8').on('data', (d: string) => {
@@ -269,7 +274,7 @@ try {
   commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain') ? '+dirty' : ''}`;
 } catch {}
 console.log(`\nstart-up of the installed command (bin/macao-ocr.js, dist/), ${RUNS} runs after a warm-up`);
-console.log(`machine: ${cpus().length} cores, ${cpu}, Node ${process.version}; commit ${commit}\n`);
+console.log(`machine: ${cpus().length} cores, ${cpu}, Node ${nodeVersion}; commit ${commit}\n`);
 printTable(rows);
 
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');

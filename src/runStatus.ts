@@ -1,4 +1,4 @@
-import type { Services } from './services.js';
+import type { QueueServices } from './services.js';
 import { pauseReason } from './worker/circuitBreaker.js';
 import { RateLimiter } from './worker/rateLimiter.js';
 
@@ -23,7 +23,7 @@ export interface StatusJson {
   etaSeconds: number | null;
 }
 
-export async function loadStatus(s: Services, runId: string): Promise<StatusJson> {
+export async function loadStatus(s: QueueServices, runId: string): Promise<StatusJson> {
   const [summary, jobs, reason, paused] = await Promise.all([
     s.store.runSummary(runId),
     s.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),

@@ -1,18 +1,29 @@
 import { loadDotEnv, parseConfig } from '../config.js';
 import type { ResultsStore } from '../results/store.js';
-import type { Services } from '../services.js';
+import type { QueueServices, Services } from '../services.js';
 import { UsageError } from './usageError.js';
 
 /**
- * Opens the services from the environment, runs `fn`, closes them whatever happens. The services
- * (Redis, BullMQ, the S3 client, the results store) load here, when a command needs them, not
- * when the program starts: `--help` and `config` never pay for them.
+ * Opens the results store, Redis and the queue from the environment, runs `fn`, closes them
+ * whatever happens. They load here, when a command needs them, not when the program starts:
+ * `--help` and `config` never pay for them.
  */
+export async function withQueueServices<T>(fn: (s: QueueServices) => Promise<T>): Promise<T> {
+  loadDotEnv();
+  const config = parseConfig();
+  const { openQueueServices } = await import('../services.js');
+  return closing(await openQueueServices(config), fn);
+}
+
+/** {@link withQueueServices}, with the object store too. */
 export async function withServices<T>(fn: (s: Services) => Promise<T>): Promise<T> {
   loadDotEnv();
   const config = parseConfig();
   const { openServices } = await import('../services.js');
-  const services = await openServices(config);
+  return closing(await openServices(config), fn);
+}
+
+async function closing<S extends QueueServices, T>(services: S, fn: (s: S) => Promise<T>): Promise<T> {
   try {
     return await fn(services);
   } finally {

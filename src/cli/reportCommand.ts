@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { formatRunReport, loadRunReport } from '../results/report.js';
 import { OUTCOMES, type Outcome } from '../results/types.js';
-import { resolveRun, withServices } from './common.js';
+import { resolveRun, withQueueServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
 import { collect } from './options.js';
 import { UsageError } from './usageError.js';
@@ -37,7 +37,7 @@ export function registerReportCommand(program: Command): void {
         }
         keepHeapSmall();
         const { exportCards } = await import('../results/exportCards.js');
-        await withServices(async (s) => {
+        await withQueueServices(async (s) => {
           const runId = await resolveRun(s.store, run);
           const outcomes = o.outcome as (Outcome | 'pending')[] | undefined;
           if (o.format === 'table') {

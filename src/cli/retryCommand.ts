@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRun, withServices } from './common.js';
+import { resolveRun, withQueueServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
 
 export function registerRetryCommands(program: Command): void {
@@ -11,7 +11,7 @@ export function registerRetryCommands(program: Command): void {
     .action(async (run: string | undefined, o: { code?: string }) => {
       keepHeapSmall();
       const { retryFailed } = await import('../producer/retryFailed.js');
-      await withServices(async (s) => {
+      await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
         const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code });
         console.log(
@@ -26,7 +26,7 @@ export function registerRetryCommands(program: Command): void {
     .description('continue after a fatal API error paused every worker (fix its cause first)')
     .action(async () => {
       const { resumeQueue } = await import('../worker/circuitBreaker.js');
-      await withServices(async (s) => {
+      await withQueueServices(async (s) => {
         const reason = await resumeQueue(s.queue, s.redis, s.store);
         console.log(reason ? `resumed (it was paused for ${reason.code})` : 'resumed (it was not paused)');
       });

@@ -27,7 +27,7 @@ export function registerRunCommand(program: Command): void {
       import('../services.js'),
     ]);
     const log = createLogger({ name: 'run', level: config.logLevel, stream: 'stderr' });
-    const client = openOcrClient(config);
+    const client = await openOcrClient(config);
     const services = await openServices(config);
     const stop = new AbortController();
     const onSignal = (): void => {

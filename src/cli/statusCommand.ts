@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRun, withServices } from './common.js';
+import { resolveRun, withQueueServices } from './common.js';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function registerStatusCommand(program: Command): void {
     .option('--watch', 'redraw every 2 s until interrupted')
     .action(async (run: string | undefined, o: { json?: boolean; watch?: boolean }) => {
       const { formatStatus, loadStatus } = await import('../runStatus.js');
-      await withServices(async (s) => {
+      await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
         for (;;) {
           const st = await loadStatus(s, runId);

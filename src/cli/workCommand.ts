@@ -101,7 +101,7 @@ export function registerWorkCommand(program: Command): void {
       import('../worker/startWorker.js'),
       metricsPort === undefined ? undefined : import('../metrics/index.js'),
     ]);
-    const client = openOcrClient(config);
+    const client = await openOcrClient(config);
     const services = await openServices(config);
     const metrics = metricsModule?.createWorkerMetrics();
     let metricsServer: MetricsServer | undefined;

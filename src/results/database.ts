@@ -66,7 +66,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   // kills the process. The next query gets a fresh connection, or a clear error.
   pool.on('error', () => undefined);
   try {
-    await pool.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
+    if (schema !== 'public') await pool.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
     // PGlite ignores startup options, but it is one session multiplexed over every connection:
     // a SET there holds for all of them (and for other processes sharing the directory).
     if (kind === 'pglite' && schema !== 'public') await pool.query(`SET search_path TO ${ident}`);

@@ -1,14 +1,29 @@
 import type pg from 'pg';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
+/** Whether the store already has every migration: one read, no lock and no DDL. */
+async function upToDate(pool: pg.Pool, migrations: readonly Migration[]): Promise<boolean> {
+  try {
+    const { rows } = await pool.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    const newest = Math.max(0, ...migrations.map((m) => m.version));
+    return migrations.every((m) => done.has(m.version)) && rows.every((r) => r.version <= newest);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Applies the pending migrations. Several workers may start at once: a session-level advisory
- * lock (keyed by schema) lets one migrate while the others wait, then find nothing to do.
+ * lock (keyed by schema) lets one migrate while the others wait, then find nothing to do. A
+ * store that has them all (every start but the first) costs one read: short commands such as
+ * `status` start that much sooner.
  */
 export async function migrate(
   pool: pg.Pool,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
+  if (await upToDate(pool, migrations)) return [];
   const client = await pool.connect();
   const applied: number[] = [];
   try {

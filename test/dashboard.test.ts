@@ -209,3 +209,22 @@ describe('dashboard', () => {
     expect(await p.queue.getWaitingCount()).toBe(waiting + 1);
   });
 });
+
+describe('the browser for these tests', () => {
+  it('a Chromium that cannot start says why, and the two ways to provide one', async () => {
+    const saved = process.env.CHROMIUM_PATH;
+    process.env.CHROMIUM_PATH = 'package.json';
+    try {
+      const err = await launchChromium().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toMatch(/^Chromium at package\.json \(from CHROMIUM_PATH\) could not start: \S/);
+      expect(err?.message).toContain('`npm ci` installs one');
+      expect(err?.message).toContain('set CHROMIUM_PATH to a Chromium binary');
+    } finally {
+      if (saved === undefined) delete process.env.CHROMIUM_PATH;
+      else process.env.CHROMIUM_PATH = saved;
+    }
+  });
+});

@@ -31,7 +31,8 @@ import { type CallRecord, createOcrClient } from '../src/ocr/client.js';
 import { ruleFor } from '../src/ocr/errorActions.js';
 import { isOcrError } from '../src/ocr/OcrError.js';
 import { enqueueRun } from '../src/producer/enqueueRun.js';
-import { type CardJobData, createRedis, DEFAULT_JOB_OPTIONS, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
+import { addCardJobs, type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
+import { cardQueueKeys, ownKeys } from '../src/redisKeys.js';
 import { versionId } from '../src/results/cardVersion.js';
 import { ResultsStore } from '../src/results/store.js';
 import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../src/sandbox/emulator/groundTruth.js';
@@ -40,7 +41,6 @@ import { bigSide } from '../src/sandbox/specimen/bigSide.js';
 import { generateCard, renderCard } from '../src/sandbox/specimen/index.js';
 import { presignGet } from '../src/storage/objects.js';
 import { createS3Client, putObject } from '../src/storage/s3.js';
-import { rateLimiterKeys } from '../src/worker/rateLimiter.js';
 import { fmt, printTable } from './lib.js';
 import { REPO_ROOT, transpileForChildren } from './transpile.js';
 import type { CardChildArgs, CardChildResult } from './worker-card.child.js';
@@ -185,7 +185,7 @@ function newQueue(): Queue<CardJobData> {
 }
 async function dropQueue(queue: Queue<CardJobData>): Promise<void> {
   await queue.obliterate({ force: true }).catch(() => undefined);
-  await redis.del(...rateLimiterKeys(queue.toKey('ocr-rate')), queue.toKey('paused-reason'));
+  await redis.del(...ownKeys(cardQueueKeys(queue)));
   await queue.close();
 }
 
@@ -218,15 +218,17 @@ async function queueCopies(
       sizeBytes: o.bytes,
     })),
   );
-  for (let i = 0; i < n; i += 500) {
-    await queue.addBulk(
-      jobs.slice(i, i + 500).map(({ id, o }) => ({
-        name: 'card',
-        data: { runId, bucket: BUCKET, frontKey: o.key, frontEtag: o.etag, frontBytes: o.bytes },
-        opts: { ...DEFAULT_JOB_OPTIONS, jobId: id },
-      })),
-    );
-  }
+  await addCardJobs(
+    queue,
+    runId,
+    jobs.map(({ id, o }) => ({
+      versionId: id,
+      bucket: BUCKET,
+      frontKey: o.key,
+      frontEtag: o.etag,
+      sizeBytes: o.bytes,
+    })),
+  );
   await store.setRunState(runId, 'running');
   return runId;
 }

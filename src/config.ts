@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_OCR_ENDPOINT, parseEndpoint } from './ocr/endpoint.js';
-import { DEFAULT_GUARD_MS } from './worker/rateLimiter.js';
+import { DEFAULTS } from './defaults.js';
+import { parseEndpoint } from './endpoint.js';
 
 /**
  * The one typed configuration, parsed once at the edge from the environment (and `.env`), then
@@ -167,7 +167,7 @@ function queueName(v: string): string {
 
 /** Parses the configuration from an environment. Throws {@link ConfigError} naming the variable. */
 export function parseConfig(env: Env = process.env): Config {
-  const endpoint = str(env, 'OCR_ENDPOINT') ?? DEFAULT_OCR_ENDPOINT;
+  const endpoint = str(env, 'OCR_ENDPOINT') ?? DEFAULTS.ocrEndpoint;
   try {
     parseEndpoint(endpoint);
   } catch (e) {
@@ -182,15 +182,14 @@ export function parseConfig(env: Env = process.env): Config {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got \`${logLevel}\``);
   }
   return {
-    redisUrl:
-      url(env, 'REDIS_URL', ['redis:', 'rediss:'], 'redis://127.0.0.1:6379') ?? 'redis://127.0.0.1:6379',
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], DEFAULTS.redisUrl) ?? DEFAULTS.redisUrl,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:5432/db'),
-    dataDir: resolve(str(env, 'MACAO_OCR_DATA_DIR') ?? '.macao-ocr'),
-    queueName: queueName(str(env, 'MACAO_OCR_QUEUE') ?? 'cards'),
+    dataDir: resolve(str(env, 'MACAO_OCR_DATA_DIR') ?? DEFAULTS.dataDir),
+    queueName: queueName(str(env, 'MACAO_OCR_QUEUE') ?? DEFAULTS.queueName),
     s3: {
       endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:'], 'https://cos.ap-guangzhou.myqcloud.com'),
       forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE'),
-      region: str(env, 'AWS_REGION') ?? str(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
+      region: str(env, 'AWS_REGION') ?? str(env, 'AWS_DEFAULT_REGION') ?? DEFAULTS.awsRegion,
       presignEndpoint: url(
         env,
         'S3_PRESIGN_ENDPOINT',
@@ -206,10 +205,10 @@ export function parseConfig(env: Env = process.env): Config {
     ocr: {
       endpoint,
       region: str(env, 'OCR_REGION'),
-      qps: positiveNumber(env, 'OCR_QPS', 5),
-      rateGuardMs: nonNegativeNumber(env, 'OCR_RATE_GUARD_MS', DEFAULT_GUARD_MS),
+      qps: positiveNumber(env, 'OCR_QPS', DEFAULTS.qps),
+      rateGuardMs: nonNegativeNumber(env, 'OCR_RATE_GUARD_MS', DEFAULTS.rateGuardMs),
       imageMode,
-      timeoutMs: positiveNumber(env, 'OCR_TIMEOUT_MS', 30_000),
+      timeoutMs: positiveNumber(env, 'OCR_TIMEOUT_MS', DEFAULTS.ocrTimeoutMs),
       proxy: url(env, 'OCR_PROXY', ['http:', 'https:'], 'http://proxy.example:3128'),
     },
     logLevel,

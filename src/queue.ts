@@ -1,31 +1,40 @@
-import type { JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { CardVersion } from './results/cardVersion.js';
 
 /**
  * What producer and workers agree on: the queue, its keys, the job payload and default options.
  * Redis keys are `{macao-ocr}:cards:...`: the braces are a Redis Cluster hash tag that keeps every
  * key of the queue in one slot, as BullMQ needs on a cluster.
  */
-export const DEFAULT_QUEUE_NAME = 'cards';
 export const DEFAULT_QUEUE_PREFIX = '{macao-ocr}';
 
 /**
- * A card job's payload: identity only, never card data. The job id is the card's version id
- * (so a second enqueue of the same listing while the job exists adds nothing).
+ * A card job's payload: the card version (identity only, never card data) and its run. The job id
+ * is the card's version id, so a second enqueue of the same listing while the job exists adds
+ * nothing.
  */
-export interface CardJobData {
+export interface CardJobData extends CardVersion {
   runId: string;
-  bucket: string;
-  frontKey: string;
-  frontEtag: string;
   backKey?: string;
   backEtag?: string;
-  /** Object sizes from the listing, for the worker's memory budget. */
-  frontBytes?: number;
-  backBytes?: number;
+  /** Both sides' bytes as listed, for the worker's memory budget. */
+  sizeBytes?: number;
   /** Send even if the ledger says recognized (`--reprocess all`), and let the result overwrite. */
   reprocess?: boolean;
 }
+
+/** What a card job is made from: the version, its id, and its size as listed when known. */
+export interface QueuedCard extends CardVersion {
+  versionId: string;
+  sizeBytes?: number | undefined;
+}
+
+/** Every card job's name (the dashboard shows it before the front key). */
+export const CARD_JOB_NAME = 'card';
+
+/** Jobs per `addBulk`: one round trip to Redis each, as many as a listing page holds. */
+export const CARD_JOBS_PER_CALL = 1000;
 
 /**
  * Default job options. Attempts with exponential backoff carry a card across an outage of about
@@ -39,6 +48,48 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: true,
   removeOnFail: { age: 24 * 3600, count: 1000 },
 };
+
+/** One card's job: its name, payload and options, its id the card's version id. */
+export function cardJob(
+  runId: string,
+  card: QueuedCard,
+  opts: { reprocess?: boolean | undefined; jobOptions?: JobsOptions | undefined } = {},
+): { name: string; data: CardJobData; opts: JobsOptions } {
+  const data: CardJobData = {
+    runId,
+    bucket: card.bucket,
+    frontKey: card.frontKey,
+    frontEtag: card.frontEtag,
+    ...(card.backKey ? { backKey: card.backKey, backEtag: card.backEtag ?? '' } : {}),
+    ...(card.sizeBytes !== undefined ? { sizeBytes: card.sizeBytes } : {}),
+    ...(opts.reprocess ? { reprocess: true } : {}),
+  };
+  return {
+    name: CARD_JOB_NAME,
+    data,
+    opts: { ...DEFAULT_JOB_OPTIONS, ...opts.jobOptions, jobId: card.versionId },
+  };
+}
+
+/** Queues one job per card, {@link CARD_JOBS_PER_CALL} at a time; `onAdded` after each call. */
+export async function addCardJobs(
+  queue: Queue<CardJobData>,
+  runId: string,
+  cards: readonly QueuedCard[],
+  opts: {
+    reprocess?: boolean | undefined;
+    jobOptions?: JobsOptions | undefined;
+    perCall?: number | undefined;
+    onAdded?: (n: number) => void;
+  } = {},
+): Promise<void> {
+  const perCall = opts.perCall ?? CARD_JOBS_PER_CALL;
+  for (let i = 0; i < cards.length; i += perCall) {
+    const chunk = cards.slice(i, i + perCall);
+    await queue.addBulk(chunk.map((c) => cardJob(runId, c, opts)));
+    opts.onAdded?.(chunk.length);
+  }
+}
 
 /** A Redis connection for BullMQ (workers need `maxRetriesPerRequest: null`). */
 export function createRedis(url: string, opts: RedisOptions = {}): Redis {

@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DEFAULTS } from './defaults.js';
 import type { Logger } from './log.js';
 import { silentLogger } from './log.js';
 import type { OcrClient } from './ocr/client.js';
@@ -114,7 +115,7 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<RunPipeline
       }
     }
   } finally {
-    await worker.close(interrupted ? 10_000 : 30_000);
+    await worker.close(interrupted ? 10_000 : DEFAULTS.graceMs);
   }
   if (!paused && !interrupted) await services.store.setRunState(runId, 'done');
   return {

@@ -1,3 +1,4 @@
+import { cardQueueKeys } from './redisKeys.js';
 import type { QueueServices } from './services.js';
 import { pauseReason } from './worker/circuitBreaker.js';
 import { RateLimiter } from './worker/rateLimiter.js';
@@ -32,7 +33,7 @@ export async function loadStatus(s: QueueServices, runId: string): Promise<Statu
   ]);
   if (!summary) throw new Error(`run ${runId} vanished`);
   const limiter = new RateLimiter(s.redis, {
-    key: s.queue.toKey('ocr-rate'),
+    keys: cardQueueKeys(s.queue),
     maxQps: s.config.ocr.qps,
     guardMs: s.config.ocr.rateGuardMs,
   });

@@ -2,8 +2,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, requireCredentials } from './config.js';
+import { DEFAULTS } from './defaults.js';
 import type { OcrClient } from './ocr/client.js';
-import { type CardJobData, createRedis, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from './queue.js';
+import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from './queue.js';
 import { ResultsStore } from './results/store.js';
 
 /**
@@ -49,7 +50,7 @@ export async function openQueueServices(
       `cannot reach Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}: ${(e as Error).message}. Is it running, and REDIS_URL right?`,
     );
   }
-  const queue = new Queue<CardJobData>(opts.queueName ?? config.queueName ?? DEFAULT_QUEUE_NAME, {
+  const queue = new Queue<CardJobData>(opts.queueName ?? config.queueName ?? DEFAULTS.queueName, {
     connection: redis,
     prefix: DEFAULT_QUEUE_PREFIX,
   });

@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cardQueueKeys } from '../src/redisKeys.js';
 import { runCli } from './support/cli.js';
 import { outcomes, type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
 
@@ -121,7 +122,7 @@ describe('operator commands: status, report, retry, resume', () => {
       job!.id,
     ]);
     expect(Number(rows[0].size_bytes)).toBeGreaterThan(1000);
-    expect(job!.data.frontBytes).toBe(Number(rows[0].size_bytes));
+    expect(job!.data.sizeBytes).toBe(Number(rows[0].size_bytes));
     const w = await p.startWorker();
     await p.drained();
     await w.close();
@@ -133,7 +134,7 @@ describe('operator commands: status, report, retry, resume', () => {
   it('resume clears a pause', async () => {
     await p.queue.pause();
     await p.redis.set(
-      p.queue.toKey('paused-reason'),
+      cardQueueKeys(p.queue).pausedReason,
       JSON.stringify({ code: 'AuthFailure.SecretIdNotFound', hint: 'x', runId, at: '' }),
     );
     const st = JSON.parse((await cli(p, ['status', runId, '--json'])).out);

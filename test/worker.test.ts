@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../src/log.js';
+import { cardQueueKeys } from '../src/redisKeys.js';
 import type { SampleObject } from '../src/sandbox/specimen/index.js';
 import { createS3Client } from '../src/storage/s3.js';
 import { pauseReason, resumeQueue } from '../src/worker/circuitBreaker.js';
@@ -172,7 +173,7 @@ describe('worker: cards through the emulator', () => {
     const run = await p.enqueue('lock/');
     await firstSentSecondWaiting();
     const [waiting] = await p.queue.getActive();
-    const lockKey = p.queue.toKey(`${waiting!.id}:lock`);
+    const lockKey = cardQueueKeys(p.queue).jobLock(waiting!.id!);
     // Another worker holds the card now (as after a stall longer than the lock): until its lock
     // lapses, 6 s from now, the card must not be sent from here, though its slot comes within 4 s.
     await p.redis.set(lockKey, 'another-worker', 'PX', 6000);
@@ -206,7 +207,7 @@ describe('worker: cards through the emulator', () => {
     await firstSentSecondWaiting();
     const [waiting] = await p.queue.getActive();
     // Its lock taken and left to lapse, as by a worker that died holding it.
-    await p.redis.set(p.queue.toKey(`${waiting!.id}:lock`), 'a-dead-worker', 'PX', 1500);
+    await p.redis.set(cardQueueKeys(p.queue).jobLock(waiting!.id!), 'a-dead-worker', 'PX', 1500);
     await until(async () => (await p.queue.getFailedCount()) === 1, 20_000, 'BullMQ to fail the card');
     await until(
       async () => (await outcomes(p.store, run.runId!)).failed === 1,

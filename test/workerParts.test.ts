@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedis } from '../src/queue.js';
+import { cardQueueKeys } from '../src/redisKeys.js';
 import { backoffDelayMs } from '../src/worker/backoff.js';
 import { ByteBudget } from '../src/worker/byteBudget.js';
-import { RateLimiter, rateLimiterKeys } from '../src/worker/rateLimiter.js';
+import { RateLimiter } from '../src/worker/rateLimiter.js';
 import { lockLeftMs } from '../src/worker/startWorker.js';
 
 describe('backoff', () => {
@@ -53,20 +54,22 @@ describe('byte budget', () => {
 describe('the shared rate limiter (real Redis)', () => {
   let a: Redis;
   let b: Redis;
-  const key = `{macao-ocr}:test-${randomBytes(4).toString('hex')}:ocr-rate`;
+  const queueName = `test-${randomBytes(4).toString('hex')}`;
+  const keys = cardQueueKeys({ toKey: (type) => `{macao-ocr}:${queueName}:${type}` });
+  const key = keys.rate;
   beforeAll(() => {
     a = createRedis(inject('redisUrl'));
     b = createRedis(inject('redisUrl'));
   });
   afterAll(async () => {
-    await a.del(...rateLimiterKeys(key));
+    await a.del(keys.rate, keys.rateDepartures);
     a.disconnect();
     b.disconnect();
   });
 
   it('spaces calls from two connections 1/rate apart, together', async () => {
-    const l1 = new RateLimiter(a, { key, maxQps: 20, guardMs: 0 });
-    const l2 = new RateLimiter(b, { key, maxQps: 20, guardMs: 0 });
+    const l1 = new RateLimiter(a, { keys, maxQps: 20, guardMs: 0 });
+    const l2 = new RateLimiter(b, { keys, maxQps: 20, guardMs: 0 });
     const times: number[] = [];
     const t0 = Date.now();
     await Promise.all(
@@ -82,8 +85,8 @@ describe('the shared rate limiter (real Redis)', () => {
 
   it('takes slots only shortly before they are due, so a stalled process cannot sit on seconds of quota', async () => {
     await a.del(key);
-    const l1 = new RateLimiter(a, { key, maxQps: 20, guardMs: 0 });
-    const l2 = new RateLimiter(b, { key, maxQps: 20, guardMs: 0 });
+    const l1 = new RateLimiter(a, { keys, maxQps: 20, guardMs: 0 });
+    const l2 = new RateLimiter(b, { keys, maxQps: 20, guardMs: 0 });
     // 40 calls at 20/s: 2 s of schedule. Each held its slot from the start, before; now the
     // schedule never runs further ahead than the horizon (max(100 ms, 2 slots) = 100 ms) plus a slot.
     let aheadMax = 0;
@@ -107,7 +110,7 @@ describe('the shared rate limiter (real Redis)', () => {
 
   it('a call waiting in line leaves at once when its signal aborts, and takes no slot', async () => {
     await a.del(key);
-    const l = new RateLimiter(a, { key, maxQps: 5, guardMs: 0 });
+    const l = new RateLimiter(a, { keys, maxQps: 5, guardMs: 0 });
     const ahead = Array.from({ length: 5 }, () => l.acquire());
     const ctl = new AbortController();
     const waiting = l.acquire(ctl.signal);
@@ -124,7 +127,7 @@ describe('the shared rate limiter (real Redis)', () => {
 
   it('steps down a little on a lone throttle, multiplies down on the next (once per cool-off), cools to the floor on a storm, and climbs back', async () => {
     await a.del(key);
-    const l = new RateLimiter(a, { key, maxQps: 20, guardMs: 0, increasePerSec: 10 });
+    const l = new RateLimiter(a, { keys, maxQps: 20, guardMs: 0, increasePerSec: 10 });
     expect(await l.effectiveQps()).toBe(20);
     let r = await l.throttled(0.5);
     expect(r.lone).toBe(true);
@@ -144,8 +147,8 @@ describe('the shared rate limiter (real Redis)', () => {
   });
 
   it("keeps to the provider's rule by when calls really leave, even when the schedule would let them bunch", async () => {
-    await a.del(...rateLimiterKeys(key));
-    const l = new RateLimiter(a, { key, maxQps: 10 });
+    await a.del(keys.rate, keys.rateDepartures);
+    const l = new RateLimiter(a, { keys, maxQps: 10 });
     const times: number[] = [];
     const t0 = Date.now();
     const take = async (n: number): Promise<void> => {
@@ -158,7 +161,7 @@ describe('the shared rate limiter (real Redis)', () => {
     await take(10);
     times.sort((x, y) => x - y);
     for (let i = 10; i < times.length; i++) expect(times[i]! - times[i - 10]!).toBeGreaterThanOrEqual(1000);
-    expect(await a.llen(rateLimiterKeys(key)[1])).toBe(10);
+    expect(await a.llen(keys.rateDepartures)).toBe(10);
   });
 
   it("reads what is left of a job lock in one call: ours, another worker's, none, no expiry", async () => {
@@ -176,14 +179,14 @@ describe('the shared rate limiter (real Redis)', () => {
 
   it('reports the rate it allows, less the guard: 50/s with 30 ms is 48.5 calls a second', async () => {
     await a.del(key);
-    expect(await new RateLimiter(a, { key, maxQps: 50 }).effectiveQps()).toBeCloseTo(
+    expect(await new RateLimiter(a, { keys, maxQps: 50 }).effectiveQps()).toBeCloseTo(
       1000 / (20 + 30 / 50),
       6,
     );
-    expect(await new RateLimiter(a, { key, maxQps: 50, guardMs: 0 }).effectiveQps()).toBe(50);
+    expect(await new RateLimiter(a, { keys, maxQps: 50, guardMs: 0 }).effectiveQps()).toBe(50);
   });
 
   it('refuses a nonsensical rate', () => {
-    expect(() => new RateLimiter(a, { key, maxQps: 0 })).toThrow('`qps` must be a number > 0, got `0`');
+    expect(() => new RateLimiter(a, { keys, maxQps: 0 })).toThrow('`qps` must be a number > 0, got `0`');
   });
 });

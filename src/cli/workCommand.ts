@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type Config, loadDotEnv, parseConfig } from '../config.js';
+import { DEFAULTS } from '../defaults.js';
 import type { MetricsServer } from '../metrics/index.js';
 import type { CardWorkerOptions } from '../worker/startWorker.js';
 import { intOption, numberOption } from './options.js';
@@ -27,12 +28,12 @@ export function addWorkFlags(cmd: Command): Command {
     .option(
       '--grace-ms <N>',
       'on SIGTERM/SIGINT, how long in-flight cards may finish before they are put back',
-      '30000',
+      String(DEFAULTS.graceMs),
     )
     .option(
       '--lock-ms <N>',
       'job lock time: a crashed worker’s cards run again after about this long',
-      '30000',
+      String(DEFAULTS.lockMs),
     );
 }
 
@@ -87,9 +88,9 @@ export function registerWorkCommand(program: Command): void {
   ).action(async (o: WorkFlags & { metricsPort?: string; metricsHost?: string }) => {
     loadDotEnv();
     const config = parseConfig();
-    const graceMs = intOption('--grace-ms', o.graceMs ?? '30000', 0);
+    const graceMs = intOption('--grace-ms', o.graceMs ?? String(DEFAULTS.graceMs), 0);
     const metricsPort = o.metricsPort ? intOption('--metrics-port', o.metricsPort, 0, 65535) : undefined;
-    const lockMs = intOption('--lock-ms', o.lockMs ?? '30000', 1000);
+    const lockMs = intOption('--lock-ms', o.lockMs ?? String(DEFAULTS.lockMs), 1000);
     const { createLogger } = await import('../log.js');
     const log = createLogger({ name: 'worker', level: config.logLevel });
     // Listening before anything is opened: a SIGTERM while the worker starts (it may already

@@ -6,7 +6,8 @@ import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
 import type { Redis } from 'ioredis';
-import { type CardJobData, createRedis, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from '../queue.js';
+import { DEFAULTS } from '../defaults.js';
+import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
 import { applyIdentityFormatters } from './formatters.js';
 
 /** Everything from this server, nothing from elsewhere; inline styles are the UI's own. */
@@ -62,7 +63,7 @@ export interface Dashboard {
  */
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
-  const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
+  const queueName = opts.queueName ?? DEFAULTS.queueName;
   const readOnly = !opts.allowActions;
   // A bounded retry count: a page load must fail, not hang, while Redis is away.
   const redis: Redis = createRedis(opts.redisUrl, { maxRetriesPerRequest: 3 });

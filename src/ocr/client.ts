@@ -4,7 +4,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
-import { DEFAULT_OCR_ENDPOINT, parseEndpoint } from './endpoint.js';
+import { DEFAULTS } from '../defaults.js';
+import { parseEndpoint } from '../endpoint.js';
 import { CLIENT_CODES, ruleFor } from './errorActions.js';
 import { OcrError } from './OcrError.js';
 import {
@@ -66,7 +67,7 @@ export interface RecognizeCallOptions {
    * It may return a function, called once the request has been handed to the network (its last
    * byte written to the socket, after any connect and TLS handshake): when the call really left.
    */
-  beforeCall?: (signal?: AbortSignal) => Promise<(() => void) | undefined | void>;
+  beforeCall?: (signal?: AbortSignal) => Promise<(() => void) | undefined>;
   /** Called after every HTTP exchange, success or not. */
   onCall?: (record: CallRecord) => void;
 }
@@ -127,9 +128,9 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
   if (!options.secretId || !options.secretKey) {
     throw new Error('OCR credentials missing: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY');
   }
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULTS.ocrTimeoutMs;
   if (!(timeoutMs > 0)) throw new Error(`\`timeoutMs\` must be a number > 0, got \`${timeoutMs}\``);
-  const { protocol, host } = parseEndpoint(options.endpoint ?? DEFAULT_OCR_ENDPOINT);
+  const { protocol, host } = parseEndpoint(options.endpoint ?? DEFAULTS.ocrEndpoint);
   const ownAgent =
     options.agent || options.proxy
       ? undefined

@@ -1,5 +1,4 @@
 export * from './client.js';
-export * from './endpoint.js';
 export * from './errorActions.js';
 export * from './OcrError.js';
 export * from './types.js';

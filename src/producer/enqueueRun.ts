@@ -2,7 +2,14 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
-import { type CardJobData, DEFAULT_JOB_OPTIONS } from '../queue.js';
+import { mapLimit } from '../mapLimit.js';
+import {
+  addCardJobs,
+  type CARD_JOBS_PER_CALL,
+  type CardJobData,
+  type DEFAULT_JOB_OPTIONS,
+} from '../queue.js';
+import { cardQueueKeys } from '../redisKeys.js';
 import { versionId } from '../results/cardVersion.js';
 import type { ResultsStore } from '../results/store.js';
 import type { Outcome, SeenCard } from '../results/types.js';
@@ -33,7 +40,7 @@ export interface EnqueueOptions {
   pairPattern?: string | undefined;
   /** Keys per listing page; default 1,000. */
   pageSize?: number;
-  /** Jobs per `addBulk`; default 1,000 (one round trip per listing page). */
+  /** Jobs per `addBulk`; default {@link CARD_JOBS_PER_CALL}. */
   chunkSize?: number;
   /** Job options over {@link DEFAULT_JOB_OPTIONS}. */
   jobOptions?: JobsOptions;
@@ -116,8 +123,6 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
           options: runOptions(opts),
         })
       ).id);
-  const jobOptions = { ...DEFAULT_JOB_OPTIONS, ...opts.jobOptions };
-  const chunkSize = opts.chunkSize ?? 1000;
 
   /** Decides paired items against the ledger and the queue, then writes and queues, 1,000 at a time. */
   const settle = async (items: Paired[], fileSkips: SeenCard[]): Promise<void> => {
@@ -127,7 +132,7 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
   };
 
   const settleBatch = async (items: Paired[], fileSkips: SeenCard[]): Promise<void> => {
-    const cards: Seen[] = [];
+    const cards: SeenCard[] = [];
     const rows: SeenCard[] = [...fileSkips];
     for (const it of items) {
       if (it.kind === 'skip') {
@@ -141,7 +146,7 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
     }
     const ids = cards.map((c) => c.versionId);
     const [outcomes, queued] = await Promise.all([opts.store.outcomesOf(ids), jobsExisting(opts, ids)]);
-    const toQueue: Seen[] = [];
+    const toQueue: SeenCard[] = [];
     for (const c of cards) {
       const outcome = outcomes.get(c.versionId) ?? null;
       if (queued.has(c.versionId)) skip('already-queued');
@@ -157,17 +162,14 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
     // Rows first, jobs second: a job must never finish before its pending row is written, or
     // the pending mark would land on top of the outcome.
     await opts.store.recordSeen(runId, [...rows, ...toQueue]);
-    for (let i = 0; i < toQueue.length; i += chunkSize) {
-      const chunk = toQueue.slice(i, i + chunkSize);
-      await opts.queue.addBulk(
-        chunk.map((c) => ({
-          name: 'card',
-          data: jobData(runId, c, opts.reprocess),
-          opts: { ...jobOptions, jobId: c.versionId },
-        })),
-      );
-      counts.enqueued += chunk.length;
-    }
+    await addCardJobs(opts.queue, runId, toQueue, {
+      reprocess: opts.reprocess !== undefined,
+      jobOptions: opts.jobOptions,
+      perCall: opts.chunkSize,
+      onAdded: (n) => {
+        counts.enqueued += n;
+      },
+    });
   };
 
   const consume = async (pairer: Pairer, page: ListedObject[]): Promise<void> => {
@@ -256,12 +258,7 @@ function runOptions(opts: EnqueueOptions): Record<string, unknown> {
   };
 }
 
-interface Seen extends SeenCard {
-  frontBytes: number;
-  backBytes: number | undefined;
-}
-
-function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?: string): Seen {
+function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?: string): SeenCard {
   const v = {
     bucket: front.bucket,
     frontKey: front.key,
@@ -272,23 +269,9 @@ function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?
   return {
     ...v,
     versionId: versionId(v),
-    frontBytes: front.size,
-    backBytes: back?.size,
     sizeBytes: front.size + (back?.size ?? 0),
     lastModified: front.lastModified,
     skipReason,
-  };
-}
-
-function jobData(runId: string, c: Seen, reprocess: EnqueueOptions['reprocess']): CardJobData {
-  return {
-    runId,
-    bucket: c.bucket,
-    frontKey: c.frontKey,
-    frontEtag: c.frontEtag,
-    frontBytes: c.frontBytes,
-    ...(c.backKey ? { backKey: c.backKey, backEtag: c.backEtag ?? '', backBytes: c.backBytes ?? 0 } : {}),
-    ...(reprocess ? { reprocess: true } : {}),
   };
 }
 
@@ -296,7 +279,8 @@ function jobData(runId: string, c: Seen, reprocess: EnqueueOptions['reprocess'])
 async function jobsExisting(opts: EnqueueOptions, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const pipeline = opts.redis.pipeline();
-  for (const id of ids) pipeline.exists(opts.queue.toKey(id));
+  const keys = cardQueueKeys(opts.queue);
+  for (const id of ids) pipeline.exists(keys.job(id));
   const res = (await pipeline.exec()) ?? [];
   const out = new Set<string>();
   res.forEach(([err, n], i) => {
@@ -304,13 +288,4 @@ async function jobsExisting(opts: EnqueueOptions, ids: string[]): Promise<Set<st
     if (n === 1) out.add(ids[i]!);
   });
   return out;
-}
-
-async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { type CardJobData, DEFAULT_JOB_OPTIONS } from '../queue.js';
+import { addCardJobs, type CardJobData } from '../queue.js';
 import type { ResultsStore } from '../results/store.js';
 
 /**
@@ -16,26 +16,8 @@ export async function retryFailed(opts: {
   const cards = await opts.store.failedCards(opts.runId, opts.code);
   if (cards.length === 0) return 0;
   await opts.store.recordSeen(opts.runId, cards);
-  for (let i = 0; i < cards.length; i += 500) {
-    const chunk = cards.slice(i, i + 500);
-    for (const c of chunk) await opts.queue.remove(c.versionId).catch(() => 0);
-    await opts.queue.addBulk(
-      chunk.map((c) => ({
-        name: 'card',
-        data: {
-          runId: opts.runId,
-          bucket: c.bucket,
-          frontKey: c.frontKey,
-          frontEtag: c.frontEtag,
-          ...(c.backKey ? { backKey: c.backKey, backEtag: c.backEtag ?? '' } : {}),
-          // Both sides' bytes as listed (the store keeps their sum): what the worker's byte budget
-          // reserves for an inline card. Without it the worker assumes 1 MB.
-          ...(c.sizeBytes !== undefined ? { frontBytes: c.sizeBytes } : {}),
-        },
-        opts: { ...DEFAULT_JOB_OPTIONS, jobId: c.versionId },
-      })),
-    );
-  }
+  for (const c of cards) await opts.queue.remove(c.versionId).catch(() => 0);
+  await addCardJobs(opts.queue, opts.runId, cards);
   await opts.store.setRunState(opts.runId, 'running');
   return cards.length;
 }

@@ -114,6 +114,11 @@ export class ResultsStore {
     );
   }
 
+  /** Every paused run carries on (after `resume`): back to `running`, the pause reason cleared. */
+  async resumePausedRuns(): Promise<void> {
+    await this.pool.query(`UPDATE runs SET state = 'running', paused_reason = NULL WHERE state = 'paused'`);
+  }
+
   // --- writes ---
 
   /** Records the card versions the producer saw (pending, or skipped with a reason), in batches. */

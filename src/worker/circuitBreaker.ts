@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { ruleFor } from '../ocr/errorActions.js';
+import { cardQueueKeys } from '../redisKeys.js';
 import type { ResultsStore } from '../results/store.js';
 import type { RateLimiter } from './rateLimiter.js';
 
@@ -46,7 +47,7 @@ export class CircuitBreaker {
   }
 
   private get reasonKey(): string {
-    return this.deps.queue.toKey('paused-reason');
+    return cardQueueKeys(this.deps.queue).pausedReason;
   }
 
   /** Pauses the queue for every worker and records why. Safe to call from many jobs at once. */
@@ -88,7 +89,7 @@ export class CircuitBreaker {
 
 /** The recorded reason of a paused queue, or undefined. */
 export async function pauseReason(queue: Queue, redis: Redis): Promise<PauseReason | undefined> {
-  const raw = await redis.get(queue.toKey('paused-reason'));
+  const raw = await redis.get(cardQueueKeys(queue).pausedReason);
   return raw ? (JSON.parse(raw) as PauseReason) : undefined;
 }
 
@@ -100,7 +101,7 @@ export async function resumeQueue(
 ): Promise<PauseReason | undefined> {
   const reason = await pauseReason(queue, redis);
   await queue.resume();
-  await redis.del(queue.toKey('paused-reason'));
-  await store.pool.query(`UPDATE runs SET state = 'running', paused_reason = NULL WHERE state = 'paused'`);
+  await redis.del(cardQueueKeys(queue).pausedReason);
+  await store.resumePausedRuns();
   return reason;
 }

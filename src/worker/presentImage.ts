@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { API_LIMITS } from '../ocr/limits.js';
 import type { ImageSource, RecognizeRequest } from '../ocr/types.js';
 import type { CardJobData } from '../queue.js';
 import sharp, { type Metadata } from '../sharp.js';
@@ -13,15 +14,15 @@ import type { ByteBudget } from './byteBudget.js';
  */
 export type PresentMode = 'url' | 'base64' | 'downscaled';
 
-/** The API's limit on an image after Base64 (API page: 7 MB). */
-export const MAX_BASE64_BYTES = 7 * 1024 * 1024;
+/** The API's limit on an image after Base64. */
+export const MAX_BASE64_BYTES = API_LIMITS.maxImageBytes;
 /** What we aim below when downscaling, leaving room for the rest of the 10 MB body. */
 const TARGET_BASE64_BYTES = 6 * 1024 * 1024;
 /**
- * What the two images' Base64 together stay under: the API's 10 MB body limit (FACTS.md) less
- * room for the JSON around them. Two sides each under 7 MB can still pass the body's limit.
+ * What the two images' Base64 together stay under: the API's body limit less room for the JSON
+ * around them. Two sides each under the image limit can still pass the body's limit.
  */
-const BOTH_SIDES_BASE64_BYTES = 9.5 * 1024 * 1024;
+const BOTH_SIDES_BASE64_BYTES = API_LIMITS.maxBodyBytes - 512 * 1024;
 /** Objects larger than this are not read at all (a mislabelled video, a disk image). */
 export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 
@@ -133,7 +134,7 @@ export async function presentCard(
       downscaled: false,
     };
   }
-  const estimate = 6 * ((job.frontBytes ?? 1024 * 1024) + (job.backBytes ?? 0));
+  const estimate = 6 * (job.sizeBytes ?? 1024 * 1024);
   const release = await ctx.budget.acquire(estimate);
   try {
     const read = [await readSide(ctx, job.bucket, job.frontKey)];

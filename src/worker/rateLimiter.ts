@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { DEFAULTS } from '../defaults.js';
 
 /**
  * One request rate for every worker process on every machine, kept in Redis, in two parts:
@@ -18,8 +19,8 @@ import type { Redis } from 'ioredis';
  * it to a probe rate; it then climbs back linearly towards the configured maximum.
  */
 export interface RateLimiterOptions {
-  /** Redis key of the shared state (one per queue); the record of departures is `key + ':sent'`. */
-  key: string;
+  /** Redis keys of the shared state and of its record of departures (`cardQueueKeys`). */
+  keys: { rate: string; rateDepartures: string };
   /** The configured maximum, `OCR_QPS`: no more than this many calls in any 1-second span. */
   maxQps: number;
   /** The floor the rate never drops below; default max(0.2, maxQps / 50). */
@@ -31,31 +32,13 @@ export interface RateLimiterOptions {
   /** A throttle with none before it for this many ms is lone (a small step down); default 2,000. */
   loneMs?: number;
   /**
-   * Milliseconds added to the provider's 1-second span; default {@link DEFAULT_GUARD_MS}. A call's
+   * Milliseconds added to the provider's 1-second span; default `DEFAULTS.rateGuardMs`. A call's
    * departure is recorded in Redis just before it is sent and it is counted by the provider when
    * it arrives; the guard covers how much that delay may differ from one call to another
    * (event loop, network, the provider's front end). It costs guard / (1,000 + guard) of the rate.
    */
   guardMs?: number;
 }
-
-/** Every Redis key a limiter on `key` keeps: its state, and its record of departures. */
-export function rateLimiterKeys(key: string): [state: string, departures: string] {
-  return [key, departuresKey(key)];
-}
-
-function departuresKey(key: string): string {
-  return `${key}:sent`;
-}
-
-/**
- * 30 ms: 3% of the rate. In bench/worker (two work processes, the emulator, Redis, PostgreSQL and
- * the object store on 2 cores, Q = 50): before departures were moved to when requests were
- * written, 20 ms let 20 of 2,246 calls be refused (0.89%) and 30 ms 4 of 2,230; since, 30 ms let
- * 0-8 of ~2,230 be refused (0-0.36%) at 0.945-0.964 of the rate in the steady state, and 20 ms
- * gained nothing (8 refused, 0.965). The 5% margin this replaced (50 ms) let none, at 0.94-0.95.
- */
-export const DEFAULT_GUARD_MS = 30;
 
 /** What a lone refusal (none in the 2 s before it) multiplies the rate by: back within half a second. */
 const LONE_FACTOR = 0.95;
@@ -177,11 +160,11 @@ export class RateLimiter {
 
   constructor(redis: Redis, opts: RateLimiterOptions) {
     if (!(opts.maxQps > 0)) throw new Error(`\`qps\` must be a number > 0, got \`${opts.maxQps}\``);
-    const guardMs = opts.guardMs ?? DEFAULT_GUARD_MS;
+    const guardMs = opts.guardMs ?? DEFAULTS.rateGuardMs;
     if (!(guardMs >= 0)) throw new Error(`\`guardMs\` must be a number >= 0, got \`${guardMs}\``);
     this.redis = redis;
-    this.key = opts.key;
-    this.sentKey = departuresKey(opts.key);
+    this.key = opts.keys.rate;
+    this.sentKey = opts.keys.rateDepartures;
     const maxQps = opts.maxQps;
     const minQps = Math.min(maxQps, opts.minQps ?? Math.max(0.2, maxQps / 50));
     this.args = [maxQps, minQps, opts.increasePerSec ?? maxQps / 10];

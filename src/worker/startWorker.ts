@@ -1,10 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DEFAULTS } from '../defaults.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { CallRecord, OcrClient } from '../ocr/client.js';
 import { ruleFor } from '../ocr/errorActions.js';
-import { type CardJobData, createRedis, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX } from '../queue.js';
+import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
+import { cardQueueKeys } from '../redisKeys.js';
 import type { ResultsStore } from '../results/store.js';
 import type { CardResult, Outcome } from '../results/types.js';
 import { checkBucket } from '../storage/objects.js';
@@ -100,7 +102,7 @@ export interface CardWorker {
 /** Starts a worker process's BullMQ worker for card jobs. */
 export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWorker> {
   const log = opts.logger ?? silentLogger;
-  const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
+  const queueName = opts.queueName ?? DEFAULTS.queueName;
   const prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
   const portraits = opts.portraits ? parseS3Uri(opts.portraits) : undefined;
   // Found now rather than after the first paid call: a portraits bucket that is missing would
@@ -122,8 +124,9 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
   const redis: Redis = createRedis(opts.redisUrl);
   const workerRedis: Redis = createRedis(opts.redisUrl);
   const queue = new Queue<CardJobData>(queueName, { connection: redis, prefix });
+  const keys = cardQueueKeys(queue);
   const limiter = new RateLimiter(redis, {
-    key: queue.toKey('ocr-rate'),
+    keys,
     maxQps: opts.qps,
     ...(opts.rateGuardMs !== undefined ? { guardMs: opts.rateGuardMs } : {}),
   });
@@ -149,7 +152,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     rateLimitQueue: (ms) => queue.rateLimit(ms),
     lockRemainingMs: async (jobId, token) => {
       if (!token) return Number.POSITIVE_INFINITY;
-      return lockLeftMs(redis, queue.toKey(`${jobId}:lock`), token);
+      return lockLeftMs(redis, keys.jobLock(jobId), token);
     },
     onCall: (rec) => {
       latencyMs = latencyMs * 0.9 + rec.latencyMs * 0.1;
@@ -183,7 +186,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
       prefix,
       concurrency: initial,
       autorun: true,
-      lockDuration: opts.lockDurationMs ?? 30_000,
+      lockDuration: opts.lockDurationMs ?? DEFAULTS.lockMs,
       stalledInterval: opts.stalledIntervalMs ?? 15_000,
       maxStalledCount: opts.maxStalledCount ?? 3,
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, ATTEMPT_BACKOFF) },
@@ -257,7 +260,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     get concurrency() {
       return worker.concurrency;
     },
-    close(graceMs = 30_000) {
+    close(graceMs = DEFAULTS.graceMs) {
       closing ??= (async () => {
         if (tuner) clearInterval(tuner);
         const closed = worker.close();

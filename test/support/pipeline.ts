@@ -5,13 +5,13 @@ import type { Redis } from 'ioredis';
 import { createOcrClient, type OcrClient } from '../../src/ocr/client.js';
 import { type EnqueueOptions, enqueueRun } from '../../src/producer/enqueueRun.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../../src/queue.js';
+import { cardQueueKeys, ownKeys } from '../../src/redisKeys.js';
 import type { ResultsStore } from '../../src/results/store.js';
 import { type EmulatorHandle, startEmulator } from '../../src/sandbox/emulator/emulatorServer.js';
 import type { EmulatorOptions } from '../../src/sandbox/emulator/options.js';
 import { type LocalS3Server, startLocalS3Server } from '../../src/sandbox/localS3Server.js';
 import { generateSamples, type SampleObject } from '../../src/sandbox/specimen/index.js';
 import { createS3Client, putObject } from '../../src/storage/s3.js';
-import { rateLimiterKeys } from '../../src/worker/rateLimiter.js';
 import { type CardWorker, type CardWorkerOptions, startCardWorker } from '../../src/worker/startWorker.js';
 import { type Backend, openTestStore } from './store.js';
 
@@ -134,12 +134,12 @@ export async function startPipeline(opts: {
       emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
       await queue.obliterate({ force: true });
       await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
-      await redis.del(...rateLimiterKeys(queue.toKey('ocr-rate')), queue.toKey('paused-reason'));
+      await redis.del(...ownKeys(cardQueueKeys(queue)));
     },
     async close() {
       for (const w of workers) await w.close(1000).catch(() => undefined);
       await queue.obliterate({ force: true }).catch(() => undefined);
-      await redis.del(...rateLimiterKeys(queue.toKey('ocr-rate')), queue.toKey('paused-reason'));
+      await redis.del(...ownKeys(cardQueueKeys(queue)));
       await queue.close();
       redis.disconnect();
       client.close();

@@ -1,4 +1,5 @@
 import type { Logger } from '../../log.js';
+import { API_LIMITS } from '../../ocr/limits.js';
 
 /** Faults the emulator can inject, each at a rate: the transient API errors, a gateway 502, or a dropped connection. */
 export const FAULT_KINDS = [
@@ -77,11 +78,11 @@ export interface EmulatorOptions {
   accounts?: Record<string, AccountState>;
   /** Accepted `X-TC-Region` values; default {@link DEFAULT_REGIONS}. An absent region is always accepted. */
   regions?: readonly string[];
-  /** Time limit for downloading `ImageUrl`/`BackImageUrl`, whole body included, in milliseconds; default `3000` (the API page's 3 s). */
+  /** Time limit for downloading `ImageUrl`/`BackImageUrl`, whole body included, in milliseconds; default the API's ({@link API_LIMITS}). */
   downloadTimeoutMs?: number;
-  /** Largest image, in bytes: the Base64 text's length, and the bytes of a download; default `7 * 1024 * 1024` (the API page's 7 MB). */
+  /** Largest image, in bytes: the Base64 text's length, and the bytes of a download; default the API's 7 MB. */
   maxImageBytes?: number;
-  /** Largest request body, in bytes; default `10 * 1024 * 1024` (the TC3 POST limit). */
+  /** Largest request body, in bytes; default the API's 10 MB. */
   maxBodyBytes?: number;
   /** Seed of the fault and latency draws, so a run can be replayed; default `1`. */
   seed?: number;
@@ -275,9 +276,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     faults: {},
     accounts: {},
     regions: DEFAULT_REGIONS,
-    downloadTimeoutMs: 3000,
-    maxImageBytes: 7 * 1024 * 1024,
-    maxBodyBytes: 10 * 1024 * 1024,
+    ...API_LIMITS,
     seed: 1,
     ...checkRuntimeOptions(runtime),
   };

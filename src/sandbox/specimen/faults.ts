@@ -1,4 +1,5 @@
 import { createCanvas } from '@napi-rs/canvas';
+import { API_LIMITS } from '../../ocr/limits.js';
 import sharp from '../../sharp.js';
 import { truthToXmp } from '../emulator/groundTruth.js';
 import { generateCard } from './generateCard.js';
@@ -11,8 +12,8 @@ import type { FaultKind, SampleObject } from './sampleTypes.js';
  * holds sooner or later, and each must end as a clean `rejected` or `skipped`, never a crash.
  */
 
-/** The API's limit (FACTS.md §1); the oversize fault must exceed it in raw bytes already. */
-export const OVERSIZE_MIN_BYTES = 7 * 1024 * 1024;
+/** The API's image limit: the oversize fault exceeds it in raw bytes already. */
+export const OVERSIZE_MIN_BYTES = API_LIMITS.maxImageBytes;
 
 const KIND_NUMBER: Readonly<Record<FaultKind, number>> = {
   gif: 1,

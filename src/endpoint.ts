@@ -1,6 +1,3 @@
-/** The international site's endpoint, where this action is offered. */
-export const DEFAULT_OCR_ENDPOINT = 'https://ocr.intl.tencentcloudapi.com';
-
 /** Splits an endpoint URL into the SDK's protocol and host[:port] (the SDK wants them apart). */
 export function parseEndpoint(endpoint: string): { protocol: 'http://' | 'https://'; host: string } {
   const withScheme = /^[a-z]+:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;

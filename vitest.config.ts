@@ -9,7 +9,7 @@ export default defineConfig({
     pool: 'forks',
     // Two cores here: more parallel files only fight over them and make timing-based tests flaky.
     maxWorkers: 2,
-    // s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 refuses (STACK.md).
+    // s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 refuses without its legacy provider.
     execArgv: ['--openssl-legacy-provider'],
   },
 });

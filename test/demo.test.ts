@@ -7,7 +7,7 @@ import { cardFieldLeaks, findLeaks } from './support/leaks.js';
 const run = promisify(execFile);
 const SECRET = { id: 'AKIDdemoLeakTest00001', key: 'demo-leak-test-secret-key-value-8f3a' };
 // Over 100 objects with the backs and bad inputs: the listing takes a second page (the first asks
-// for 100 keys), which s3rver can only serve with OpenSSL's legacy provider (STACK.md).
+// for 100 keys), which s3rver can only serve with OpenSSL's legacy provider (its page tokens use DES).
 const COUNT = 72;
 
 /** The specimens the demo renders (same seed, same count): what its report must add up to, and what must never be logged. */

@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 function commonClient(secretId = SECRET_ID, secretKey = SECRET_KEY): CommonClient {
-  // The endpoint's first label, `127`, becomes the signing service (STACK.md); the emulator accepts it.
+  // The endpoint's first label, `127`, becomes the signing service (the SDK takes it from the host); the emulator accepts it.
   return new CommonClient(`127.0.0.1:${emulator.port}`, OCR_VERSION, {
     credential: { secretId, secretKey },
     region: 'ap-guangzhou',

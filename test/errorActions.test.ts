@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { actionFor, ERROR_ACTIONS, ruleFor, UNKNOWN_CODE_RULE } from '../src/ocr/errorActions.js';
 import { OcrError, safeMessage } from '../src/ocr/OcrError.js';
 
-/** Every code on the API page (RecognizeMacaoIDCardOCR.md) and in FACTS.md §2, with the action FACTS.md §2 gives. */
+/** Every code on the API page and among the provider's common codes, with the action docs/error-codes.md gives. */
 const DOCUMENTED: Record<string, string> = {
   'FailedOperation.DownLoadError': 'retry',
   'FailedOperation.EmptyImageError': 'reject',

@@ -1,5 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -176,6 +185,59 @@ describe('a production install (npm prune --omit=dev)', () => {
       d.child.kill('SIGTERM');
     }
     expect(await d.exited).toBe(0);
+  });
+
+  it('a TypeScript program embeds it by its package name', async () => {
+    const app = mkdtempSync(join(tmpdir(), 'macao-ocr-embedder-'));
+    try {
+      mkdirSync(join(app, 'node_modules'));
+      symlinkSync(dir, join(app, 'node_modules', 'macao-id-ocr-batch'), 'dir');
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(
+        join(app, 'index.ts'),
+        [
+          "import { ERROR_ACTIONS, ResultsStore, createOcrClient, enqueueRun, startCardWorker } from 'macao-id-ocr-batch';",
+          "import type { CardWorkerOptions, EnqueueOptions, Outcome } from 'macao-id-ocr-batch';",
+          "const outcome: Outcome = 'recognized';",
+          "type Qps = CardWorkerOptions['qps'];",
+          "type Sources = EnqueueOptions['sources'];",
+          'const qps: Qps = 5;',
+          "const sources: Sources = ['s3://bucket/prefix/'];",
+          'export const used = [enqueueRun, startCardWorker, ResultsStore.open, createOcrClient, ERROR_ACTIONS, outcome, qps, sources];',
+        ].join('\n'),
+      );
+      writeFileSync(
+        join(app, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            target: 'ES2022',
+            strict: true,
+            noEmit: true,
+            types: ['node'],
+            typeRoots: [join(dir, 'node_modules', '@types')],
+          },
+          files: ['index.ts'],
+        }),
+      );
+      // Type-checked against the package's own declarations, its dependencies' types included.
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', app], {
+        stdio: 'inherit',
+      });
+      const out = execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import('macao-id-ocr-batch'); console.log(JSON.stringify(['enqueueRun', 'startCardWorker', 'ResultsStore'].map((n) => typeof m[n])));",
+        ],
+        { cwd: app, encoding: 'utf8' },
+      );
+      expect(JSON.parse(out)).toEqual(['function', 'function', 'function']);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
   });
 
   it.each([['demo'], ['emulator'], ['samples', '--out', 'specimens']])(

@@ -30,13 +30,13 @@ interface SdkSign {
   }): string;
 }
 
-// FACTS.md §1: the body's `\u` escapes are literal bytes, not the characters they name.
+// docs/tencent-api.md: the body's `\u` escapes are literal bytes, not the characters they name.
 const VECTOR_BODY =
   '{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}';
 const VECTOR_KEY = 'Gu5t9xGARNpq86cd98joQYCN3EXAMPLE';
 const VECTOR_TS = 1551113065;
 
-describe('TC3 signing vectors (FACTS.md §1)', () => {
+describe('TC3 signing vectors (docs/tencent-api.md)', () => {
   it('A: content-type;host', () => {
     const payloadHash = sha256Hex(VECTOR_BODY);
     expect(payloadHash).toBe('35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064');
@@ -70,7 +70,7 @@ describe('TC3 signing vectors (FACTS.md §1)', () => {
       payloadHash: sha256Hex(VECTOR_BODY),
     });
     expect(sha256Hex(canonical)).toBe('7019a55be8395899b900fb5564e4200d984910f34794a27cb3fb7d10ff6a1e84');
-    // FACTS.md leaves this out: the current doc's SecretKey is its own mask, 32 asterisks.
+    // The provider's current page masks this vector's SecretKey as 32 asterisks, and signs with that.
     const keys = deriveSigningKey('*'.repeat(32), '2019-02-25', 'cvm');
     expect(keys.kDate.toString('hex')).toBe(
       'da98fb70dcf6b112dc21038d1eeeb3a95c74b4dcb12c1131f864f6066bd02be0',

@@ -28,7 +28,7 @@ function finding(code: string, message: string): CheckFinding {
 
 /**
  * ID number shape `XNNNNNN(Y)` (older cards print `X/NNNNNN/Y`), first digit 1, 5 or 7. The last
- * digit is a check digit, but no public algorithm for it exists (FACTS.md §4): we check the shape
+ * digit is a check digit, but no public algorithm for it exists (docs/macao-id-card.md): we check the shape
  * only, never the digit.
  */
 export function checkIdNumber(id: string | undefined): CheckFinding[] {
@@ -51,7 +51,7 @@ function yearsBetween(fromIso: string, toIso: string): number {
 
 /**
  * Dates: each is a real `DD-MM-YYYY` date; birth < first issue <= current issue < validity;
- * validity `------` or absent only on a card made permanent at 60 or over (FACTS.md §3-4);
+ * validity `------` or absent only on a card made permanent at 60 or over (docs/macao-id-card.md);
  * no date but validity in the future; validity at most 10 years after the current issue; and
  * whether the card has expired.
  */

@@ -63,7 +63,7 @@ export const RESIDENT_TYPES = [
 ] as const;
 
 /**
- * Macao document symbols (FACTS.md §4, from encyclopedic sources): A born in Macao, B Hong Kong,
+ * Macao document symbols (docs/macao-id-card.md; from encyclopedic sources): A born in Macao, B Hong Kong,
  * C mainland China or Taiwan, D elsewhere, N unknown, S birth certificate on file.
  */
 export const MACAO_SYMBOLS: Readonly<Record<string, string>> = {
@@ -76,7 +76,7 @@ export const MACAO_SYMBOLS: Readonly<Record<string, string>> = {
 };
 
 /**
- * `WarnCardInfos` codes of this action (FACTS.md §3). There is no -9105 or -9106 here: the
+ * `WarnCardInfos` codes of this action (docs/tencent-api.md). There is no -9105 or -9106 here: the
  * mainland-only ID action uses a different list, do not mix them.
  */
 export const WARNING_NAMES: Readonly<Record<number, string>> = {

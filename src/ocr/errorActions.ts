@@ -1,7 +1,7 @@
 /**
  * What to do with each error the OCR API (or the road to it) can answer. One table, the way
  * graphile/worker keeps its retryable codes: the worker decides retries, slow-downs, rejections and
- * circuit breaking from here and nowhere else. Sources: the API page and FACTS.md §2. The split
+ * circuit breaking from here and nowhere else. Sources: the API page and the provider's common error codes (docs/error-codes.md). The split
  * between transient and permanent is our inference from the provider's descriptions and the
  * official SDKs' retry rules, not a documented contract.
  */
@@ -20,7 +20,7 @@ export interface ErrorRule {
   hint: string;
   /** For `retry`: at most this many tries of a card end with this code before it is `failed` (default: the worker's budget). */
   maxTries?: number;
-  /** The provider bills this failed call (FACTS.md §2: `EmptyImageError` is billed). */
+  /** The provider bills this failed call (`EmptyImageError` is billed: docs/error-codes.md). */
   billed?: boolean;
   /** Sign afresh (new timestamp) and send once more before the action applies. */
   resignOnce?: boolean;
@@ -37,7 +37,7 @@ export const CLIENT_CODES = {
 const CHECK_CREDENTIALS =
   'Check TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for temporary credentials), then run `macao-ocr resume`.';
 
-/** Every code of the API page and of FACTS.md §2, exactly. */
+/** Every code of the API page and of the provider's common codes, exactly. */
 export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {
   // --- action-specific codes (API page) ---
   'FailedOperation.DownLoadError': {
@@ -86,7 +86,7 @@ export const ERROR_ACTIONS: Readonly<Record<string, ErrorRule>> = {
     action: 'reject',
     hint: 'The image exceeds 7 MB (after Base64). The worker retries once with a downscaled inline image.',
   },
-  // --- common codes (FACTS.md §2) ---
+  // --- common codes (every Tencent Cloud API) ---
   'AuthFailure.SignatureExpire': {
     action: 'fatal',
     resignOnce: true,

@@ -20,7 +20,7 @@ import pg from 'pg';
 
 /**
  * Embedded PGlite, shared between local processes. PGlite takes no lock on its directory and two
- * processes opening it corrupt it (STACK.md), yet an operator runs `status` or a second `work`
+ * processes opening it corrupt it, yet an operator runs `status` or a second `work`
  * beside a running `run` and expects it to work. So the first process takes an exclusive lock
  * file, opens PGlite and serves it on a Unix socket (PostgreSQL wire protocol, pglite-socket);
  * every process, the owner included, talks to it through `pg`, so one SQL code path serves

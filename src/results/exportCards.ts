@@ -19,7 +19,7 @@ export interface ExportOptions {
   pageSize?: number;
 }
 
-/** One exported card: the JSONL contract of DESIGN.md (stable; extend, don't rename). */
+/** One exported card: the JSONL contract scripts rely on (stable; extend it, never rename a field). */
 export interface CardRecord {
   run: string;
   versionId: string;

@@ -17,7 +17,7 @@ export interface ThrowawayRedis {
 }
 
 /**
- * Starts `redis-server` from PATH on a free loopback port (STACK.md). `persistent`: append-only
+ * Starts `redis-server` from PATH on a free loopback port. `persistent`: append-only
  * file with `appendfsync always`, as a production Redis for BullMQ should be configured, so a
  * restart loses nothing; otherwise no persistence at all.
  */
@@ -72,8 +72,8 @@ export async function startThrowawayRedis(opts: { persistent?: boolean } = {}): 
 }
 
 /**
- * A throwaway PostgreSQL cluster (trust auth, loopback only, fsync off), as STACK.md describes:
- * initdb and pg_ctl from Debian's PostgreSQL, run as the `postgres` user when we are root.
+ * A throwaway PostgreSQL cluster (trust auth, loopback only, fsync off): initdb and pg_ctl from
+ * Debian's PostgreSQL, run as the `postgres` user when we are root.
  */
 export async function startThrowawayPostgres(): Promise<{ url: string; stop: () => void }> {
   const bin = ['15', '16', '17', '14']

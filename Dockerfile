@@ -17,6 +17,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY data ./data
+COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
 RUN npm ci --no-audit --no-fund
 

@@ -12,6 +12,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { mapLimit } from '../src/mapLimit.js';
 import { startLocalS3Server } from '../src/sandbox/localS3Server.js';
 import { readObject } from '../src/storage/objects.js';
 import { createS3Client, putObject } from '../src/storage/s3.js';
@@ -54,15 +55,6 @@ function jpegLike(key: string): Buffer {
   return Buffer.concat([jfif, ...Array.from({ length: 8 }, () => seed), Buffer.from('ffd9', 'hex')]);
 }
 
-async function mapLimit(n: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-}
-
 /**
  * `http`: every object through PutObject. `files`: the first object through PutObject, whose
  * on-disk files (`<name>._S3rver_object`, `._S3rver_object.md5`, `._S3rver_metadata.json`) are
@@ -87,7 +79,9 @@ async function populate(s3: S3Client, bucket: string, n: number): Promise<void> 
     progress();
   };
   await put(0);
-  if (how === 'http') return mapLimit(n - 1, 48, (i) => put(i + 1));
+  /** The indices of every object but the first. */
+  const rest = Array.from({ length: n - 1 }, (_, i) => i + 1);
+  if (how === 'http') return mapLimit(rest, 48, put);
 
   const cardsDir = join(directory!, bucket, 'cards');
   const name = objectKey(0).slice('cards/'.length);
@@ -98,8 +92,8 @@ async function populate(s3: S3Client, bucket: string, n: number): Promise<void> 
       `s3rver's store format is not the one expected (${files.join(', ')}): use --populate http`,
     );
   const metadata = readFileSync(join(cardsDir, `${name}._S3rver_metadata.json`));
-  await mapLimit(n - 1, 64, async (i) => {
-    const key = objectKey(i + 1);
+  await mapLimit(rest, 64, async (i) => {
+    const key = objectKey(i);
     const base = join(cardsDir, `${key.slice('cards/'.length)}._S3rver`);
     const body = jpegLike(key);
     await writeFile(`${base}_object`, body);

@@ -1,7 +1,7 @@
 // What do the ledger and the queue add to listing, and how much memory does the producer hold?
 //   npm run bench -- producer [--objects 10000,100000] [--populate files|http]
 //                             [--database-url postgres://...] [--redis-url redis://...]
-// Bars (issue 4): enqueue adds at most 30% to the bare ListObjectsV2 listing time of 100,000
+// Bars: enqueue adds at most 30% to the bare ListObjectsV2 listing time of 100,000
 // objects; the producer's peak RSS under 200 MB at 100,000 objects and not growing with the count.
 //
 // Every measured run is its own child process, so each peak RSS is one run's: the bare listing,
@@ -9,20 +9,22 @@
 // fresh BullMQ queue. The children run as plain JavaScript transpiled from src/ and bench/, as
 // the CLI runs from dist/: the tsx loader alone adds 30-70 MB of RSS. s3rver runs in one more
 // child, with --openssl-legacy-provider (its continuation tokens use DES).
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs, promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
-import { fmt, printTable } from './lib.js';
+import { createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
+import { cardQueueKeys, ownKeys } from '../src/redisKeys.js';
+import { dropSchema } from '../test/support/store.js';
+import { startServiceChild, stopChild } from './lib/processes.js';
+import { transpileForChildren } from './lib/transpile.js';
+import { fmt, printTable, runNodeChild } from './lib.js';
 import type { EnqueueChildArgs, EnqueueChildResult } from './producer-enqueue.child.js';
-import { transpileForChildren } from './transpile.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,38 +51,9 @@ const GROWTH_TOLERANCE = 0.1;
 const nMin = Math.min(...sizes);
 const nMax = Math.max(...sizes);
 
-/** Runs a transpiled child script with plain node and parses the JSON line it prints last. */
-async function child<T>(build: string, script: string, childArgs: string[]): Promise<T> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--expose-gc', join(build, 'bench', script), ...childArgs],
-    {
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as T;
-}
-
-type S3Info = { endpoint: string; accessKeyId: string; secretAccessKey: string };
-async function startS3(
-  build: string,
-  dir: string,
-  buckets: string[],
-): Promise<{ proc: ChildProcess } & S3Info> {
-  const script = join(build, 'bench', 'producer-s3.child.js');
-  const proc = spawn(
-    process.execPath,
-    ['--openssl-legacy-provider', script, dir, args.populate!, ...buckets],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const line = await new Promise<string>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`the s3rver child exited with ${code}`)));
-    createInterface({ input: proc.stdout! }).once('line', resolve);
-  });
-  return { proc, ...(JSON.parse(line) as S3Info) };
-}
+/** Runs a transpiled child script with plain node (and --expose-gc); the JSON line it prints last. */
+const child = <T>(build: string, script: string, childArgs: string[]): Promise<T> =>
+  runNodeChild<T>(join(build, 'bench', script), childArgs, {}, ['--expose-gc']);
 
 async function reachable(what: 'postgres' | 'redis', url: string): Promise<boolean> {
   try {
@@ -124,10 +97,11 @@ try {
   const s3Dir = join(root, 's3');
   mkdirSync(s3Dir);
   const bucketOf = (n: number) => `bench-producer-${n}`;
-  const s3 = await startS3(
-    build,
-    s3Dir,
-    sizes.map((n) => `${bucketOf(n)}=${n}`),
+  // s3rver fills its buckets, then prints where it serves.
+  const s3 = await startServiceChild<{ endpoint: string; accessKeyId: string; secretAccessKey: string }>(
+    ['--openssl-legacy-provider'],
+    join(build, 'bench', 'producer-s3.child.js'),
+    [s3Dir, args.populate!, ...sizes.map((n) => `${bucketOf(n)}=${n}`)],
   );
   s3proc = s3.proc;
   const conn = { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
@@ -153,15 +127,13 @@ try {
       }
       return r;
     } finally {
-      const q = new Queue(queueName, { connection: { url: redisUrl }, prefix: DEFAULT_QUEUE_PREFIX });
+      const redis = createRedis(redisUrl);
+      const q = new Queue(queueName, { connection: redis, prefix: DEFAULT_QUEUE_PREFIX });
       await q.obliterate({ force: true });
+      await redis.del(...ownKeys(cardQueueKeys(q)));
       await q.close();
-      if (backend === 'postgres') {
-        const c = new pg.Client({ connectionString: databaseUrl });
-        await c.connect();
-        await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-        await c.end();
-      }
+      redis.disconnect();
+      if (backend === 'postgres') await dropSchema(databaseUrl, schema);
     }
   };
   const newDir = () => mkdtempSync(join(root, 'store-'));
@@ -241,11 +213,7 @@ try {
     rows.push(...runs);
   }
 } finally {
-  if (s3proc && s3proc.exitCode === null) {
-    const exited = new Promise((r) => s3proc!.once('exit', r));
-    s3proc.kill('SIGTERM');
-    await exited;
-  }
+  if (s3proc) await stopChild(s3proc);
   rmSync(root, { recursive: true, force: true });
 }
 

@@ -1,6 +1,6 @@
 // How fast does the results store record outcomes, and export a run, on PGlite and PostgreSQL?
 //   npm run bench -- results-store [--cards 100000] [--database-url postgres://...]
-// Bars (issue 3): export of 100,000 cards under 150 MB peak RSS; recording >= 500 cards/s on PostgreSQL.
+// Bars: export of 100,000 cards under 150 MB peak RSS; recording >= 500 cards/s on PostgreSQL.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

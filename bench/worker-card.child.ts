@@ -1,6 +1,6 @@
-// Child of bench/worker.ts: one card worker process, as `macao-ocr work` builds it (startCardWorker
-// with a results store, an S3 client, the OCR client and an info-level logger), on jobs the parent
-// queued before starting it. It measures itself: CPU (process.cpuUsage, every thread of the
+// Child of bench/worker-overhead.ts and bench/worker-memory.ts: one card worker process, as
+// `macao-ocr work` builds it (startCardWorker with a results store, an S3 client, the OCR client
+// and an info-level logger), on jobs the parent queued before starting it. It measures itself: CPU (process.cpuUsage, every thread of the
 // process: sharp's and libuv's included) and wall time from just before the worker starts until
 // `expected` cards have reached an outcome, and peak RSS (VmHWM) once before the worker starts
 // (modules loaded, connections open: the idle baseline) and at the end, with the largest V8 heap

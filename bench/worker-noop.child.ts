@@ -1,5 +1,5 @@
-// Child of bench/worker.ts: BullMQ's bare cost. A Worker on the same Redis, queue prefix, lock
-// settings and concurrency as the card worker, whose processor returns at once, over jobs the
+// Child of bench/worker-overhead.ts: BullMQ's bare cost. A Worker on the same Redis, queue prefix,
+// lock settings and concurrency as the card worker, whose processor returns at once, over jobs the
 // parent queued before starting it (same job options as the producer's). Measures CPU and wall
 // time from just before the worker starts until `expected` jobs were processed; prints one JSON
 // line, a NoopChildResult.

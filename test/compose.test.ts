@@ -720,8 +720,15 @@ describe('Dockerfile', () => {
   it('copies files that exist, and everything the build needs', () => {
     for (const src of copySources) expect(existsSync(src), `COPY ${src}`).toBe(true);
     const build = JSON.parse(readFileSync('tsconfig.build.json', 'utf8')) as { include: string[] };
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { files: string[] };
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      files: string[];
+      scripts: { build: string };
+    };
+    // The scripts `npm run build` runs (`npm ci` builds through `prepare`).
+    const buildScripts = [...pkg.scripts.build.matchAll(/\bnode (\S+\.m?js)\b/g)].map((m) => m[1]!);
+    expect(buildScripts.length).toBeGreaterThan(0);
     for (const need of [
+      ...buildScripts,
       'package.json',
       'package-lock.json',
       'tsconfig.json',

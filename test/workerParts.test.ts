@@ -5,8 +5,8 @@ import { createRedis } from '../src/queue.js';
 import { cardQueueKeys } from '../src/redisKeys.js';
 import { backoffDelayMs } from '../src/worker/backoff.js';
 import { ByteBudget } from '../src/worker/byteBudget.js';
+import { lockLeftMs } from '../src/worker/lockLeft.js';
 import { RateLimiter } from '../src/worker/rateLimiter.js';
-import { lockLeftMs } from '../src/worker/startWorker.js';
 
 describe('backoff', () => {
   it('grows exponentially, is capped, and keeps half of it fixed', () => {
@@ -87,8 +87,9 @@ describe('the shared rate limiter (real Redis)', () => {
     await a.del(key);
     const l1 = new RateLimiter(a, { keys, maxQps: 20, guardMs: 0 });
     const l2 = new RateLimiter(b, { keys, maxQps: 20, guardMs: 0 });
-    // 40 calls at 20/s: 2 s of schedule. Each held its slot from the start, before; now the
-    // schedule never runs further ahead than the horizon (max(100 ms, 2 slots) = 100 ms) plus a slot.
+    // 40 calls at 20/s: 2 s of schedule. Had each taken its slot at the start, the schedule would
+    // run 2 s ahead; it never runs further ahead than the horizon (max(100 ms, 2 slots) = 100 ms)
+    // plus a slot.
     let aheadMax = 0;
     let done = false;
     const watch = (async () => {

@@ -1,13 +1,27 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
-import { formatRunReport, loadRunReport } from '../results/report.js';
+import type { ExportOptions } from '../results/exportCards.js';
+import { type CardLineFields, formatCardLine, formatRunReport, loadRunReport } from '../results/report.js';
 import { OUTCOMES, type Outcome } from '../results/types.js';
+import type { QueueServices } from '../services.js';
 import { resolveRun, withQueueServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
 import { collect } from './options.js';
 import { UsageError } from './usageError.js';
 
+/** The options of `report`, as commander parses them. */
+interface ReportFlags {
+  format: string;
+  out?: string;
+  outcome?: string[];
+  code?: string;
+}
+
+/** `exportCards`, loaded when `report` runs (not when the command line is parsed). */
+type ExportCards = typeof import('../results/exportCards.js').exportCards;
+
+/** Registers `report`: a run's summary and its cards as a table, CSV or JSONL. */
 export function registerReportCommand(program: Command): void {
   program
     .command('report')
@@ -21,74 +35,71 @@ export function registerReportCommand(program: Command): void {
       collect,
     )
     .option('--code <CODE>', 'only cards whose last error code is CODE')
-    .action(
-      async (
-        run: string | undefined,
-        o: { format: string; out?: string; outcome?: string[]; code?: string },
-      ) => {
-        if (!['table', 'csv', 'jsonl'].includes(o.format))
-          throw new UsageError(`--format must be table, csv or jsonl, got \`${o.format}\``);
-        for (const x of o.outcome ?? []) {
-          if (![...OUTCOMES, 'pending'].includes(x)) {
-            throw new UsageError(
-              `--outcome must be among ${[...OUTCOMES, 'pending'].join(', ')}, got \`${x}\``,
-            );
-          }
-        }
-        keepHeapSmall();
-        const { exportCards } = await import('../results/exportCards.js');
-        await withQueueServices(async (s) => {
-          const runId = await resolveRun(s.store, run);
-          const outcomes = o.outcome as (Outcome | 'pending')[] | undefined;
-          if (o.format === 'table') {
-            const report = await loadRunReport(s.store, runId);
-            if (report) console.log(formatRunReport(report));
-            console.log('');
-            const lines: string[] = [];
-            const sink = {
-              write(chunk: string) {
-                for (const l of chunk.split('\n').filter(Boolean)) {
-                  const r = JSON.parse(l) as {
-                    frontKey: string;
-                    outcome: string;
-                    errorCode: string | null;
-                    warnings: { name: string }[];
-                    checks: { code: string }[];
-                  };
-                  const notes = [
-                    r.errorCode,
-                    ...r.warnings.map((w) => w.name),
-                    ...r.checks.map((c) => c.code),
-                  ]
-                    .filter(Boolean)
-                    .join(' ');
-                  lines.push(`  ${r.outcome.padEnd(11)} ${r.frontKey}${notes ? `  ${notes}` : ''}`);
-                }
-                return true;
-              },
-            };
-            await exportCards(s.store.pool, sink as unknown as NodeJS.WritableStream as never, {
-              runId,
-              format: 'jsonl',
-              outcomes,
-              errorCode: o.code,
-            });
-            console.log(lines.join('\n'));
-            return;
-          }
-          const out = o.out ? createWriteStream(o.out) : process.stdout;
-          const n = await exportCards(s.store.pool, out, {
-            runId,
-            format: o.format as 'csv' | 'jsonl',
-            outcomes,
-            errorCode: o.code,
-          });
-          if (o.out) {
-            (out as ReturnType<typeof createWriteStream>).end();
-            await once(out, 'finish');
-            console.error(`wrote ${n} cards of run ${runId} to ${o.out}`);
-          }
-        });
-      },
-    );
+    .action(async (run: string | undefined, o: ReportFlags) => {
+      checkReportFlags(o);
+      keepHeapSmall();
+      const { exportCards } = await import('../results/exportCards.js');
+      await withQueueServices(async (s) => {
+        const runId = await resolveRun(s.store, run);
+        const filter = {
+          runId,
+          outcomes: o.outcome as (Outcome | 'pending')[] | undefined,
+          errorCode: o.code,
+        };
+        if (o.format === 'table') await printTable(exportCards, s, filter);
+        else await exportTo(exportCards, s, { ...filter, format: o.format as 'csv' | 'jsonl' }, o.out);
+      });
+    });
+}
+
+function checkReportFlags(o: ReportFlags): void {
+  if (!['table', 'csv', 'jsonl'].includes(o.format))
+    throw new UsageError(`--format must be table, csv or jsonl, got \`${o.format}\``);
+  for (const x of o.outcome ?? []) {
+    if (![...OUTCOMES, 'pending'].includes(x)) {
+      throw new UsageError(`--outcome must be among ${[...OUTCOMES, 'pending'].join(', ')}, got \`${x}\``);
+    }
+  }
+}
+
+/** The run's summary, a blank line, then one {@link formatCardLine} per card, on standard output. */
+async function printTable(
+  exportCards: ExportCards,
+  s: QueueServices,
+  filter: Omit<ExportOptions, 'format'>,
+): Promise<void> {
+  const report = await loadRunReport(s.store, filter.runId);
+  if (report) console.log(formatRunReport(report));
+  console.log('');
+  const lines: string[] = [];
+  // The export's JSONL, read back a chunk of whole lines at a time, keeps the table's filter
+  // and order those of the other formats.
+  const sink = {
+    write(chunk: string) {
+      for (const l of chunk.split('\n').filter(Boolean))
+        lines.push(formatCardLine(JSON.parse(l) as CardLineFields));
+      return true;
+    },
+  };
+  await exportCards(s.store.pool, sink as unknown as NodeJS.WritableStream as never, {
+    ...filter,
+    format: 'jsonl',
+  });
+  console.log(lines.join('\n'));
+}
+
+/** The cards as CSV or JSONL, to `out` or standard output. */
+async function exportTo(
+  exportCards: ExportCards,
+  s: QueueServices,
+  opts: ExportOptions,
+  outFile: string | undefined,
+): Promise<void> {
+  const out = outFile ? createWriteStream(outFile) : process.stdout;
+  const n = await exportCards(s.store.pool, out, opts);
+  if (outFile) {
+    (out as ReturnType<typeof createWriteStream>).end();
+    await once(out, 'finish');
+    console.error(`wrote ${n} cards of run ${opts.runId} to ${outFile}`);
+  }
 }

@@ -71,13 +71,48 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     connection: redis,
     prefix: opts.prefix ?? DEFAULT_QUEUE_PREFIX,
   });
+  const app = createApp(queueAdapter(queue, readOnly), readOnly);
+  const release = async (): Promise<void> => {
+    await queue.close().catch(() => undefined);
+    redis.disconnect();
+  };
+
+  let server: Server;
+  try {
+    await redis.ping();
+    server = await listen(app, opts.port, host);
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  let closing: Promise<void> | undefined;
+  return {
+    url: base,
+    queueUrl: `${base}queue/${encodeURIComponent(queueName)}`,
+    port,
+    readOnly,
+    close() {
+      closing ??= closeServer(server).then(release);
+      return closing;
+    },
+  };
+}
+
+/** The card queue as bull-board shows it: identity-only formatters, read-only unless allowed. */
+function queueAdapter(queue: Queue<CardJobData>, readOnly: boolean): BullMQAdapter {
   const adapter = new BullMQAdapter(queue, {
     readOnlyMode: readOnly,
     allowRetries: !readOnly,
     description: readOnly ? 'macao-ocr card jobs (read-only)' : 'macao-ocr card jobs',
   });
   applyIdentityFormatters(adapter);
+  return adapter;
+}
 
+/** The Express app: bull-board at `/`, behind the security headers. */
+function createApp(adapter: BullMQAdapter, readOnly: boolean): express.Express {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');
   createBullBoard({
@@ -110,39 +145,20 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     next();
   });
   app.use('/', serverAdapter.getRouter());
+  return app;
+}
 
-  let server: Server | undefined;
-  try {
-    await redis.ping();
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(opts.port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-      s.once('error', reject);
-    });
-  } catch (e) {
-    await queue.close().catch(() => undefined);
-    redis.disconnect();
-    throw e;
-  }
-  const port = (server.address() as AddressInfo).port;
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
-  const srv = server;
-  let closing: Promise<void> | undefined;
-  return {
-    url: base,
-    queueUrl: `${base}queue/${encodeURIComponent(queueName)}`,
-    port,
-    readOnly,
-    close() {
-      closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          srv.close(() => resolve());
-          // The board polls with keep-alive connections; close() would otherwise wait for them.
-          srv.closeAllConnections();
-        });
-        await queue.close().catch(() => undefined);
-        redis.disconnect();
-      })();
-      return closing;
-    },
-  };
+function listen(app: express.Express, port: number, host: string): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // The board polls with keep-alive connections, which close() alone would wait for.
+    server.closeAllConnections();
+  });
 }

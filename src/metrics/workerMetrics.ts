@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallRecord } from '../ocr/client.js';
 import type { Outcome } from '../results/types.js';
-import type { OutcomeListener } from '../worker/processCard.js';
+import type { OutcomeListener } from '../worker/cardContext.js';
 import type { CardWorker } from '../worker/startWorker.js';
 
 /** Options of {@link createWorkerMetrics}. */
@@ -54,13 +54,42 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined>
   }
 }
 
+/** The worker the gauges read on scrape; none until {@link WorkerMetrics.attach}. */
+interface Attached {
+  worker: CardWorker | undefined;
+}
+
 /** Creates the metrics of one worker process. */
 export function createWorkerMetrics(opts: WorkerMetricsOptions = {}): WorkerMetrics {
   const registry = new Registry();
   const redisTimeoutMs = opts.redisTimeoutMs ?? 2000;
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  let worker: CardWorker | undefined;
+  const attached: Attached = { worker: undefined };
+  const { finished, events, calls, latency } = createCounters(registry);
+  // Registration order is the order of a scrape: the rate gauges, the process's own, the queue's.
+  registerRateGauges(registry, attached, redisTimeoutMs);
+  registerLoadGauges(registry, attached);
+  registerQueueGauge(registry, attached, redisTimeoutMs);
 
+  return {
+    registry,
+    onCall(rec) {
+      calls.inc({ code: rec.code });
+      latency.observe(rec.latencyMs / 1000);
+    },
+    onOutcome(outcome, _code) {
+      if (outcome === 'throttled' || outcome === 'paused' || outcome === 'deferred')
+        events.inc({ event: outcome });
+      else if (outcome !== 'skipped') finished.inc({ outcome });
+    },
+    attach(w) {
+      attached.worker = w;
+    },
+  };
+}
+
+/** The counters fed by the worker's hooks, each with its known series at zero. */
+function createCounters(registry: Registry) {
   const finished = new Counter({
     name: `${NAME}cards_finished_total`,
     help: 'Cards finished by this process, by outcome (recognized, rejected, failed)',
@@ -89,12 +118,17 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions = {}): WorkerMetr
   for (const o of FINISHED_OUTCOMES) finished.inc({ outcome: o }, 0);
   for (const e of CARD_EVENTS) events.inc({ event: e }, 0);
   calls.inc({ code: 'OK' }, 0);
+  return { finished, events, calls, latency };
+}
 
+/** `redis_up` and `effective_qps`: the shared rate, read from Redis on scrape. */
+function registerRateGauges(registry: Registry, attached: Attached, redisTimeoutMs: number): void {
   new Gauge({
     name: `${NAME}redis_up`,
     help: 'Whether Redis answered this scrape in time (1) or not (0): the queue and rate gauges are unknown then',
     registers: [registry],
     async collect() {
+      const { worker } = attached;
       if (!worker) return;
       // One small read (the rate limiter's hash) stands for all of them.
       const answered = await withTimeout(
@@ -109,18 +143,23 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions = {}): WorkerMetr
     help: 'Requests per second all workers may send now (the shared rate after slow-downs); NaN when Redis does not answer',
     registers: [registry],
     async collect() {
+      const { worker } = attached;
       // An unlabelled gauge cannot be left out of a scrape: NaN says "unknown", 0 would lie.
       if (!worker) return this.set(Number.NaN);
       const qps = await withTimeout(worker.limiter.effectiveQps(), redisTimeoutMs);
       this.set(qps ?? Number.NaN);
     },
   });
+}
+
+/** `in_flight_cards` and `concurrency`: this process's load, read from the worker on scrape. */
+function registerLoadGauges(registry: Registry, attached: Attached): void {
   new Gauge({
     name: `${NAME}in_flight_cards`,
     help: 'Cards being processed by this process',
     registers: [registry],
     collect() {
-      if (worker) this.set(worker.inFlight);
+      if (attached.worker) this.set(attached.worker.inFlight);
     },
   });
   new Gauge({
@@ -128,9 +167,13 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions = {}): WorkerMetr
     help: 'Cards this process may process at once (fixed, or following rate × latency)',
     registers: [registry],
     collect() {
-      if (worker) this.set(worker.concurrency);
+      if (attached.worker) this.set(attached.worker.concurrency);
     },
   });
+}
+
+/** `queue_jobs`: the whole queue's depth by state, read from Redis on scrape. */
+function registerQueueGauge(registry: Registry, attached: Attached, redisTimeoutMs: number): void {
   new Gauge({
     name: `${NAME}queue_jobs`,
     help: 'Jobs in the card queue by state (the whole queue, not only this process)',
@@ -139,6 +182,7 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions = {}): WorkerMetr
     async collect() {
       // Absent rather than stale when Redis does not answer.
       this.reset();
+      const { worker } = attached;
       if (!worker) return;
       const c = await withTimeout(
         worker.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
@@ -151,20 +195,4 @@ export function createWorkerMetrics(opts: WorkerMetricsOptions = {}): WorkerMetr
       this.set({ state: 'failed' }, c.failed ?? 0);
     },
   });
-
-  return {
-    registry,
-    onCall(rec) {
-      calls.inc({ code: rec.code });
-      latency.observe(rec.latencyMs / 1000);
-    },
-    onOutcome(outcome, _code) {
-      if (outcome === 'throttled' || outcome === 'paused' || outcome === 'deferred')
-        events.inc({ event: outcome });
-      else if (outcome !== 'skipped') finished.inc({ outcome });
-    },
-    attach(w) {
-      worker = w;
-    },
-  };
 }

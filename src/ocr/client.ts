@@ -72,6 +72,7 @@ export interface RecognizeCallOptions {
   onCall?: (record: CallRecord) => void;
 }
 
+/** A `RecognizeMacaoIDCardOCR` client; {@link createOcrClient} makes one. */
 export interface OcrClient {
   /** Recognizes one card. Resolves with the response; rejects with an {@link OcrError}. */
   recognize(req: RecognizeRequest, opts?: RecognizeCallOptions): Promise<RecognizeMacaoIDCardOCRResponse>;
@@ -99,7 +100,7 @@ interface SdkError {
 
 /**
  * Calls waiting to hear that their request has left, by the `X-TC-TraceId` we give each (the
- * SDK's own per-request trace header; we set it instead of letting the SDK draw one). The SDK
+ * SDK's own per-request trace header, which we set ourselves so that we know it). The SDK
  * makes its HTTP request deep inside (node-fetch over `http.request`); Node's
  * `http.client.request.start` diagnostics channel hands us each request, and its trace id tells
  * us whose it is. Node's built-in HTTP channels are marked experimental (this one is in every
@@ -131,15 +132,49 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
   const timeoutMs = options.timeoutMs ?? DEFAULTS.ocrTimeoutMs;
   if (!(timeoutMs > 0)) throw new Error(`\`timeoutMs\` must be a number > 0, got \`${timeoutMs}\``);
   const { protocol, host } = parseEndpoint(options.endpoint ?? DEFAULTS.ocrEndpoint);
-  const ownAgent =
-    options.agent || options.proxy
-      ? undefined
-      : protocol === 'https://'
-        ? new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY })
-        : new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? Number.POSITIVE_INFINITY });
-  const agent = options.agent ?? ownAgent;
+  const ownAgent = options.agent || options.proxy ? undefined : keepAliveAgent(protocol, options.maxSockets);
+  const sdk = createSdkClient(options, { protocol, host, timeoutMs, agent: options.agent ?? ownAgent });
+  const call = (params: RecognizeMacaoIDCardOCRRequest, opts: RecognizeCallOptions) =>
+    callOnce(sdk, timeoutMs, params, opts);
 
-  const sdk = new CommonClient(host, OCR_VERSION, {
+  return {
+    endpoint: `${protocol}${host}`,
+    recognize(req, opts = {}) {
+      return this.recognizeWire(toWireRequest(req), opts);
+    },
+    async recognizeWire(params, opts = {}) {
+      try {
+        return await call(params, opts);
+      } catch (e) {
+        // A stale timestamp is signed afresh once (the SDK stamps each send with the current time);
+        // a second SignatureExpire means this machine's clock is off, which only a human can fix.
+        if (e instanceof OcrError && ruleFor(e.code).resignOnce) return await call(params, opts);
+        throw e;
+      }
+    },
+    close() {
+      ownAgent?.destroy();
+    },
+  };
+}
+
+/** The client's own keep-alive agent, for the endpoint's protocol. */
+function keepAliveAgent(protocol: string, maxSockets: number | undefined): http.Agent {
+  const agentOptions = { keepAlive: true, maxSockets: maxSockets ?? Number.POSITIVE_INFINITY };
+  return protocol === 'https://' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+}
+
+/** Where and how the SDK client connects. */
+interface Connection {
+  protocol: string;
+  host: string;
+  timeoutMs: number;
+  agent: http.Agent | undefined;
+}
+
+function createSdkClient(options: OcrClientOptions, conn: Connection): CommonClient {
+  const { protocol, host, timeoutMs, agent } = conn;
+  return new CommonClient(host, OCR_VERSION, {
     credential: {
       secretId: options.secretId,
       secretKey: options.secretKey,
@@ -152,67 +187,50 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
       httpProfile: {
         protocol,
         reqMethod: 'POST',
-        // The SDK wants seconds; our own AbortSignal below enforces the same limit in ms.
+        // The SDK wants seconds; the AbortSignal of callOnce enforces the same limit in ms.
         reqTimeout: timeoutMs / 1000,
         ...(agent ? { agent } : {}),
         ...(options.proxy ? { proxy: options.proxy } : {}),
       },
     },
   });
+}
 
-  async function callOnce(
-    params: RecognizeMacaoIDCardOCRRequest,
-    opts: RecognizeCallOptions,
-  ): Promise<RecognizeMacaoIDCardOCRResponse> {
-    const sent = await opts.beforeCall?.(opts.signal);
-    if (opts.signal?.aborted) throw new OcrError(CLIENT_CODES.aborted, 'cancelled before sending');
-    if (sent) watchRequests();
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const startedAt = Date.now();
-    const t0 = performance.now();
-    const record = (code: string, requestId: string | undefined): void =>
-      opts.onCall?.({ code, requestId, latencyMs: performance.now() - t0, startedAt });
+/** One HTTP exchange: waits for the rate limiter, sends, records the call, classifies a failure. */
+async function callOnce(
+  sdk: CommonClient,
+  timeoutMs: number,
+  params: RecognizeMacaoIDCardOCRRequest,
+  opts: RecognizeCallOptions,
+): Promise<RecognizeMacaoIDCardOCRResponse> {
+  const sent = await opts.beforeCall?.(opts.signal);
+  if (opts.signal?.aborted) throw new OcrError(CLIENT_CODES.aborted, 'cancelled before sending');
+  if (sent) watchRequests();
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const record = (code: string, requestId: string | undefined): void =>
+    opts.onCall?.({ code, requestId, latencyMs: performance.now() - t0, startedAt });
+  try {
+    const traceId = randomUUID();
+    if (sent) leaving.set(traceId, sent);
+    let res: RecognizeMacaoIDCardOCRResponse;
     try {
-      const traceId = randomUUID();
-      if (sent) leaving.set(traceId, sent);
-      let res: RecognizeMacaoIDCardOCRResponse;
-      try {
-        res = (await sdk.request(OCR_ACTION, params, {
-          signal,
-          headers: { 'X-TC-TraceId': traceId },
-        })) as RecognizeMacaoIDCardOCRResponse;
-      } finally {
-        leaving.delete(traceId);
-      }
-      record('OK', res.RequestId);
-      return res;
-    } catch (e) {
-      const err = classifySdkError(e, { aborted: opts.signal?.aborted ?? false, timedOut: timeout.aborted });
-      record(err.code, err.requestId);
-      throw err;
+      res = (await sdk.request(OCR_ACTION, params, {
+        signal,
+        headers: { 'X-TC-TraceId': traceId },
+      })) as RecognizeMacaoIDCardOCRResponse;
+    } finally {
+      leaving.delete(traceId);
     }
+    record('OK', res.RequestId);
+    return res;
+  } catch (e) {
+    const err = classifySdkError(e, { aborted: opts.signal?.aborted ?? false, timedOut: timeout.aborted });
+    record(err.code, err.requestId);
+    throw err;
   }
-
-  return {
-    endpoint: `${protocol}${host}`,
-    recognize(req, opts = {}) {
-      return this.recognizeWire(toWireRequest(req), opts);
-    },
-    async recognizeWire(params, opts = {}) {
-      try {
-        return await callOnce(params, opts);
-      } catch (e) {
-        // A stale timestamp is signed afresh once (the SDK stamps each send with the current time);
-        // a second SignatureExpire means this machine's clock is off, which only a human can fix.
-        if (e instanceof OcrError && ruleFor(e.code).resignOnce) return await callOnce(params, opts);
-        throw e;
-      }
-    },
-    close() {
-      ownAgent?.destroy();
-    },
-  };
 }
 
 /** Our error from the SDK's. The SDK's own error is not kept as `cause`: its text may hold the endpoint URL. */

@@ -3,28 +3,21 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../log.js';
 import { mapLimit } from '../mapLimit.js';
-import {
-  addCardJobs,
-  type CARD_JOBS_PER_CALL,
-  type CardJobData,
-  type DEFAULT_JOB_OPTIONS,
-} from '../queue.js';
-import { cardQueueKeys } from '../redisKeys.js';
-import { versionId } from '../results/cardVersion.js';
+import type { CARD_JOBS_PER_CALL, CardJobData, DEFAULT_JOB_OPTIONS } from '../queue.js';
 import type { ResultsStore } from '../results/store.js';
-import type { Outcome, SeenCard } from '../results/types.js';
+import type { SeenCard } from '../results/types.js';
 import { checkBucket, headObject, type ListedObject, listObjectPages } from '../storage/objects.js';
 import { StorageError } from '../storage/s3Errors.js';
-import { parseS3Uri } from '../storage/s3Uri.js';
-import { classifyObject } from './filter.js';
-import { type BadLine, ManifestError, readManifest } from './manifest.js';
-import { compilePairPattern, type Paired, Pairer } from './pairing.js';
+import { parseS3Uri, type S3Location } from '../storage/s3Uri.js';
+import { type BadLine, type ManifestEntry, ManifestError, readManifest } from './manifest.js';
+import { compilePairPattern, Pairer, type PairPattern } from './pairing.js';
+import { consumePage, countSkip, type EnqueueContext, settle } from './settle.js';
 
 /** Options of {@link enqueueRun}. */
 export interface EnqueueOptions {
   /** `s3://bucket/prefix` sources, listed with ListObjectsV2. */
   sources?: string[];
-  /** A manifest file instead of (or beside) listings. */
+  /** A manifest file, alone or beside listings. */
   manifest?: string | undefined;
   /** Enqueue the good lines of a manifest that has bad ones (otherwise nothing is enqueued). */
   skipBadLines?: boolean;
@@ -71,18 +64,12 @@ export interface EnqueueCounts {
   skipped: Record<string, number>;
 }
 
+/** What {@link enqueueRun} returns: the run (none in a dry run), its counts and the manifest's bad lines. */
 export interface EnqueueResult {
   runId: string | undefined;
   counts: EnqueueCounts;
   badLines: BadLine[];
 }
-
-const LEDGER_SKIP: Record<Outcome, string> = {
-  recognized: 'already-recognized',
-  rejected: 'already-rejected',
-  failed: 'already-failed',
-  skipped: 'already-skipped',
-};
 
 /**
  * The producer: lists the sources, filters and pairs, consults the ledger (one query per page),
@@ -97,135 +84,15 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
   if (locations.length === 0 && !opts.manifest)
     throw new Error('nothing to enqueue: give s3://bucket/prefix sources or --manifest FILE');
   for (const bucket of new Set(locations.map((l) => l.bucket))) await checkBucket(opts.s3, bucket);
-
-  let manifestEntries: { bucket: string; key: string }[] = [];
-  let badLines: BadLine[] = [];
-  if (opts.manifest) {
-    const m = await readManifest(opts.manifest);
-    badLines = m.bad;
-    if (m.bad.length > 0 && !opts.skipBadLines) throw new ManifestError(opts.manifest, m.bad);
-    manifestEntries = m.entries;
-    for (const bucket of new Set(m.entries.map((e) => e.bucket))) await checkBucket(opts.s3, bucket);
-  }
+  const { entries, badLines } = await loadManifest(opts);
 
   const counts: EnqueueCounts = { found: 0, cards: 0, paired: 0, enqueued: 0, skipped: {} };
-  const skip = (reason: string, n = 1): void => {
-    counts.skipped[reason] = (counts.skipped[reason] ?? 0) + n;
-  };
-  if (badLines.length > 0) skip('bad-manifest-line', badLines.length);
-
-  const runId = opts.dryRun
-    ? undefined
-    : (opts.runId ??
-      (
-        await opts.store.createRun({
-          sources: [...(opts.sources ?? []), ...(opts.manifest ? [`manifest:${opts.manifest}`] : [])],
-          options: runOptions(opts),
-        })
-      ).id);
-
-  /** Decides paired items against the ledger and the queue, then writes and queues, 1,000 at a time. */
-  const settle = async (items: Paired[], fileSkips: SeenCard[]): Promise<void> => {
-    for (let i = 0; i < Math.max(items.length, 1); i += 1000) {
-      await settleBatch(items.slice(i, i + 1000), i === 0 ? fileSkips : []);
-    }
-  };
-
-  const settleBatch = async (items: Paired[], fileSkips: SeenCard[]): Promise<void> => {
-    const cards: SeenCard[] = [];
-    const rows: SeenCard[] = [...fileSkips];
-    for (const it of items) {
-      if (it.kind === 'skip') {
-        rows.push(seenOf(it.object, undefined, it.reason));
-        skip(it.reason);
-        continue;
-      }
-      counts.cards++;
-      if (it.back) counts.paired++;
-      cards.push(seenOf(it.front, it.back));
-    }
-    const ids = cards.map((c) => c.versionId);
-    const [outcomes, queued] = await Promise.all([opts.store.outcomesOf(ids), jobsExisting(opts, ids)]);
-    const toQueue: SeenCard[] = [];
-    for (const c of cards) {
-      const outcome = outcomes.get(c.versionId) ?? null;
-      if (queued.has(c.versionId)) skip('already-queued');
-      else if (outcome === null || outcome === 'skipped' || reprocesses(opts.reprocess, outcome))
-        toQueue.push(c);
-      else skip(LEDGER_SKIP[outcome]);
-    }
-    if (opts.dryRun || !runId) {
-      for (const c of toQueue) opts.onWouldEnqueue?.(c);
-      counts.enqueued += toQueue.length;
-      return;
-    }
-    // Rows first, jobs second: a job must never finish before its pending row is written, or
-    // the pending mark would land on top of the outcome.
-    await opts.store.recordSeen(runId, [...rows, ...toQueue]);
-    await addCardJobs(opts.queue, runId, toQueue, {
-      reprocess: opts.reprocess !== undefined,
-      jobOptions: opts.jobOptions,
-      perCall: opts.chunkSize,
-      onAdded: (n) => {
-        counts.enqueued += n;
-      },
-    });
-  };
-
-  const consume = async (pairer: Pairer, page: ListedObject[]): Promise<void> => {
-    const decided: Paired[] = [];
-    const fileSkips: SeenCard[] = [];
-    for (const obj of page) {
-      const c = classifyObject(obj, { since: opts.since, until: opts.until });
-      if (c.kind === 'out-of-range') continue;
-      counts.found++;
-      if (c.kind === 'skip') {
-        skip(c.reason);
-        fileSkips.push(seenOf(obj, undefined, c.reason));
-      } else decided.push(...pairer.push(obj));
-    }
-    await settle(decided, fileSkips);
-    opts.onProgress?.({ ...counts, skipped: { ...counts.skipped } });
-  };
-
+  if (badLines.length > 0) countSkip(counts, 'bad-manifest-line', badLines.length);
+  const ctx: EnqueueContext = { opts, counts, runId: await openRun(opts) };
+  const { runId } = ctx;
   try {
-    for (const loc of locations) {
-      const pairer = new Pairer(pattern, { sorted: true });
-      const pages = listObjectPages(opts.s3, loc.bucket, loc.prefix, {
-        pageSize: opts.pageSize ?? 1000,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      // The next page is fetched while this one is settled (ledger, rows, jobs): the producer's
-      // own work overlaps the listing instead of adding to it (bench/producer). One page ahead
-      // at most, so memory still holds two pages, not the listing.
-      let next = pages.next();
-      for (;;) {
-        const page = await next;
-        if (page.done) break;
-        next = pages.next();
-        next.catch(() => undefined); // a listing error surfaces at the next await, not as unhandled
-        await consume(pairer, page.value);
-      }
-      await settle(pairer.flush(), []);
-    }
-    if (manifestEntries.length > 0) {
-      const pairer = new Pairer(pattern, { sorted: false });
-      // Unsorted: pairing is decided at the end, so only object identities are held meanwhile.
-      const page: ListedObject[] = [];
-      const missing: string[] = [];
-      await mapLimit(manifestEntries, 16, async (e) => {
-        try {
-          page.push(await headObject(opts.s3, e.bucket, e.key));
-        } catch (err) {
-          if (err instanceof StorageError && (err.code === 'NotFound' || err.code === 'NoSuchKey'))
-            missing.push(e.key);
-          else throw err;
-        }
-      });
-      if (missing.length > 0) skip('not-found', missing.length);
-      await consume(pairer, page);
-      await settle(pairer.flush(), []);
-    }
+    for (const loc of locations) await enqueueListing(ctx, pattern, loc);
+    if (entries.length > 0) await enqueueManifestEntries(ctx, pattern, entries);
   } catch (e) {
     if (runId) {
       await opts.store.updateRunCounts(runId, counts).catch(() => undefined);
@@ -244,8 +111,79 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
   return { runId, counts, badLines };
 }
 
-function reprocesses(reprocess: EnqueueOptions['reprocess'], outcome: Outcome): boolean {
-  return reprocess === 'all' || reprocess === outcome;
+/**
+ * The manifest's entries, read and checked before anything is written: bad lines throw unless
+ * `skipBadLines`, and every bucket it names must be reachable.
+ */
+async function loadManifest(
+  opts: EnqueueOptions,
+): Promise<{ entries: ManifestEntry[]; badLines: BadLine[] }> {
+  if (!opts.manifest) return { entries: [], badLines: [] };
+  const m = await readManifest(opts.manifest);
+  if (m.bad.length > 0 && !opts.skipBadLines) throw new ManifestError(opts.manifest, m.bad);
+  for (const bucket of new Set(m.entries.map((e) => e.bucket))) await checkBucket(opts.s3, bucket);
+  return { entries: m.entries, badLines: m.bad };
+}
+
+/** The run the cards are recorded under: the caller's, a new one, or none in a dry run. */
+async function openRun(opts: EnqueueOptions): Promise<string | undefined> {
+  if (opts.dryRun) return undefined;
+  return (
+    opts.runId ??
+    (
+      await opts.store.createRun({
+        sources: [...(opts.sources ?? []), ...(opts.manifest ? [`manifest:${opts.manifest}`] : [])],
+        options: runOptions(opts),
+      })
+    ).id
+  );
+}
+
+/** Enqueues one `s3://bucket/prefix` source, page by page, pairing across page boundaries. */
+async function enqueueListing(ctx: EnqueueContext, pattern: PairPattern, loc: S3Location): Promise<void> {
+  const { opts } = ctx;
+  const pairer = new Pairer(pattern, { sorted: true });
+  const pages = listObjectPages(opts.s3, loc.bucket, loc.prefix, {
+    pageSize: opts.pageSize ?? 1000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  // The next page is fetched while this one is settled (ledger, rows, jobs), so the producer's
+  // own work overlaps the listing's round trips (bench/producer). One page ahead at most, so
+  // memory holds two pages, not the listing.
+  let next = pages.next();
+  for (;;) {
+    const page = await next;
+    if (page.done) break;
+    next = pages.next();
+    next.catch(() => undefined); // a listing error surfaces at the next await, not as unhandled
+    await consumePage(ctx, pairer, page.value);
+  }
+  await settle(ctx, pairer.flush(), []);
+}
+
+/** Enqueues a manifest's entries: each object is HEADed (16 at a time); missing ones are skips. */
+async function enqueueManifestEntries(
+  ctx: EnqueueContext,
+  pattern: PairPattern,
+  entries: ManifestEntry[],
+): Promise<void> {
+  const { opts } = ctx;
+  const pairer = new Pairer(pattern, { sorted: false });
+  // Unsorted: pairing is decided at the end, so only object identities are held meanwhile.
+  const page: ListedObject[] = [];
+  const missing: string[] = [];
+  await mapLimit(entries, 16, async (e) => {
+    try {
+      page.push(await headObject(opts.s3, e.bucket, e.key));
+    } catch (err) {
+      if (err instanceof StorageError && (err.code === 'NotFound' || err.code === 'NoSuchKey'))
+        missing.push(e.key);
+      else throw err;
+    }
+  });
+  if (missing.length > 0) countSkip(ctx.counts, 'not-found', missing.length);
+  await consumePage(ctx, pairer, page);
+  await settle(ctx, pairer.flush(), []);
 }
 
 function runOptions(opts: EnqueueOptions): Record<string, unknown> {
@@ -256,36 +194,4 @@ function runOptions(opts: EnqueueOptions): Record<string, unknown> {
     pairPattern: opts.pairPattern ?? null,
     skipBadLines: opts.skipBadLines ?? false,
   };
-}
-
-function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?: string): SeenCard {
-  const v = {
-    bucket: front.bucket,
-    frontKey: front.key,
-    frontEtag: front.etag,
-    backKey: back?.key,
-    backEtag: back?.etag,
-  };
-  return {
-    ...v,
-    versionId: versionId(v),
-    sizeBytes: front.size + (back?.size ?? 0),
-    lastModified: front.lastModified,
-    skipReason,
-  };
-}
-
-/** Which of these job ids still exist in the queue (waiting, active, delayed, failed): one round trip. */
-async function jobsExisting(opts: EnqueueOptions, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const pipeline = opts.redis.pipeline();
-  const keys = cardQueueKeys(opts.queue);
-  for (const id of ids) pipeline.exists(keys.job(id));
-  const res = (await pipeline.exec()) ?? [];
-  const out = new Set<string>();
-  res.forEach(([err, n], i) => {
-    if (err) throw err;
-    if (n === 1) out.add(ids[i]!);
-  });
-  return out;
 }

@@ -12,6 +12,7 @@ export interface ManifestEntry {
   key: string;
 }
 
+/** A manifest line that names no object, and why. */
 export interface BadLine {
   line: number;
   problem: string;
@@ -84,91 +85,121 @@ export function parseCsvLine(text: string): string[] | undefined {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+type ManifestFormat = 'csv' | 'jsonl' | 'plain';
+
+/** What {@link readManifest} returns: the good entries, the bad lines and how many URIs repeated. */
+export interface ManifestContents {
+  entries: ManifestEntry[];
+  bad: BadLine[];
+  duplicates: number;
+}
+
+/**
+ * What one line says: a URI (perhaps missing or empty), a problem, or nothing (a blank line, a
+ * comment, the CSV header). `stop` ends the reading: without a `uri` column no line can be read.
+ */
+type LineReading = { uri: string | undefined } | { problem: string; stop?: boolean } | undefined;
+
 /**
  * Reads a manifest. Duplicate URIs are kept once. Returns the good entries and the bad lines.
  * The manifest file itself missing or unreadable throws with its path.
  */
-export async function readManifest(
-  path: string,
-): Promise<{ entries: ManifestEntry[]; bad: BadLine[]; duplicates: number }> {
-  const lower = path.toLowerCase();
-  const format = lower.endsWith('.csv')
-    ? 'csv'
-    : lower.endsWith('.jsonl') || lower.endsWith('.ndjson')
-      ? 'jsonl'
-      : 'plain';
-  const entries: ManifestEntry[] = [];
-  const bad: BadLine[] = [];
-  const seen = new Set<string>();
-  let duplicates = 0;
-  let uriColumn = -1;
+export async function readManifest(path: string): Promise<ManifestContents> {
+  const contents: ManifestContents = { entries: [], bad: [], duplicates: 0 };
   try {
-    for await (const { line, bytes } of byteLines(path)) {
-      let text: string;
-      try {
-        text = decoder
-          .decode(bytes)
-          .replace(/\r$/, '')
-          .replace(/^\uFEFF/, '');
-      } catch {
-        bad.push({ line, problem: 'not valid UTF-8' });
-        continue;
-      }
-      if (text.trim() === '' || (format === 'plain' && text.trimStart().startsWith('#'))) continue;
-      let uri: string | undefined;
-      if (format === 'csv') {
-        const cells = parseCsvLine(text);
-        if (!cells) {
-          bad.push({ line, problem: 'unbalanced quotes' });
-          continue;
-        }
-        if (uriColumn === -1) {
-          uriColumn = cells.map((c) => c.trim().toLowerCase()).indexOf('uri');
-          if (uriColumn === -1) {
-            bad.push({ line, problem: 'the header has no `uri` column' });
-            break;
-          }
-          continue;
-        }
-        uri = cells[uriColumn]?.trim();
-      } else if (format === 'jsonl') {
-        try {
-          const v = JSON.parse(text) as unknown;
-          uri =
-            typeof v === 'object' && v !== null && typeof (v as { uri?: unknown }).uri === 'string'
-              ? (v as { uri: string }).uri
-              : undefined;
-          if (uri === undefined) {
-            bad.push({ line, problem: 'no string field `uri`' });
-            continue;
-          }
-        } catch {
-          bad.push({ line, problem: 'not valid JSON' });
-          continue;
-        }
-      } else uri = text.trim();
-      if (!uri) {
-        bad.push({ line, problem: 'empty uri' });
-        continue;
-      }
-      try {
-        const { bucket, prefix } = parseS3Uri(uri);
-        if (!prefix || prefix.endsWith('/')) throw new Error(`\`${uri}\` names a folder, not an object`);
-        if (seen.has(uri)) {
-          duplicates++;
-          continue;
-        }
-        seen.add(uri);
-        entries.push({ line, bucket, key: prefix });
-      } catch (e) {
-        bad.push({ line, problem: (e as Error).message });
-      }
-    }
+    await readLines(path, formatOf(path), contents);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new Error(`manifest ${path} does not exist`);
     if (err.code === 'EISDIR') throw new Error(`manifest ${path} is a directory, not a file`);
     throw new Error(`cannot read manifest ${path}: ${err.message}`);
   }
-  return { entries, bad, duplicates };
+  return contents;
+}
+
+function formatOf(path: string): ManifestFormat {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.csv')) return 'csv';
+  return lower.endsWith('.jsonl') || lower.endsWith('.ndjson') ? 'jsonl' : 'plain';
+}
+
+/** Reads the file line by line into `contents`; only reading the file itself throws. */
+async function readLines(path: string, format: ManifestFormat, contents: ManifestContents): Promise<void> {
+  const seen = new Set<string>();
+  const header = { uriColumn: -1 };
+  for await (const { line, bytes } of byteLines(path)) {
+    const text = decodeLine(bytes);
+    const reading = text === undefined ? { problem: 'not valid UTF-8' } : readLine(format, header, text);
+    if (reading === undefined) continue;
+    if ('problem' in reading) {
+      contents.bad.push({ line, problem: reading.problem });
+      if (reading.stop) break;
+      continue;
+    }
+    addUri(contents, seen, line, reading.uri);
+  }
+}
+
+/** The line's text without its CR or byte-order mark; undefined when it is not valid UTF-8. */
+function decodeLine(bytes: Buffer): string | undefined {
+  try {
+    return decoder
+      .decode(bytes)
+      .replace(/\r$/, '')
+      .replace(/^\uFEFF/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+function readLine(format: ManifestFormat, header: { uriColumn: number }, text: string): LineReading {
+  if (text.trim() === '' || (format === 'plain' && text.trimStart().startsWith('#'))) return undefined;
+  if (format === 'csv') return readCsvLine(header, text);
+  if (format === 'jsonl') return readJsonLine(text);
+  return { uri: text.trim() };
+}
+
+/** A CSV line: the first one is the header, which must have a `uri` column. */
+function readCsvLine(header: { uriColumn: number }, text: string): LineReading {
+  const cells = parseCsvLine(text);
+  if (!cells) return { problem: 'unbalanced quotes' };
+  if (header.uriColumn === -1) {
+    header.uriColumn = cells.map((c) => c.trim().toLowerCase()).indexOf('uri');
+    return header.uriColumn === -1 ? { problem: 'the header has no `uri` column', stop: true } : undefined;
+  }
+  return { uri: cells[header.uriColumn]?.trim() };
+}
+
+function readJsonLine(text: string): LineReading {
+  let v: unknown;
+  try {
+    v = JSON.parse(text) as unknown;
+  } catch {
+    return { problem: 'not valid JSON' };
+  }
+  const uri =
+    typeof v === 'object' && v !== null && typeof (v as { uri?: unknown }).uri === 'string'
+      ? (v as { uri: string }).uri
+      : undefined;
+  return uri === undefined ? { problem: 'no string field `uri`' } : { uri };
+}
+
+/** Adds the object `uri` names, once; an empty one or one that names a folder is a bad line. */
+function addUri(contents: ManifestContents, seen: Set<string>, line: number, uri: string | undefined): void {
+  if (!uri) {
+    contents.bad.push({ line, problem: 'empty uri' });
+    return;
+  }
+  try {
+    const { bucket, prefix } = parseS3Uri(uri);
+    if (!prefix || prefix.endsWith('/')) throw new Error(`\`${uri}\` names a folder, not an object`);
+    if (seen.has(uri)) {
+      contents.duplicates++;
+      return;
+    }
+    seen.add(uri);
+    contents.entries.push({ line, bucket, key: prefix });
+  } catch (e) {
+    contents.bad.push({ line, problem: (e as Error).message });
+  }
 }

@@ -1,3 +1,4 @@
+import type { CardRecord } from './exportCards.js';
 import type { ResultsStore } from './store.js';
 import type { RunSummary } from './types.js';
 
@@ -10,6 +11,7 @@ export interface RunReport {
   checks: { code: string; count: number }[];
 }
 
+/** Gathers the {@link RunReport} of a run; undefined when there is no such run. */
 export async function loadRunReport(store: ResultsStore, runId: string): Promise<RunReport | undefined> {
   const summary = await store.runSummary(runId);
   if (!summary) return undefined;
@@ -76,4 +78,18 @@ export function formatRunReport(r: RunReport): string {
         : ''),
   );
   return lines.join('\n');
+}
+
+/** The fields of an exported card that its line in `report`'s table shows. */
+export type CardLineFields = Pick<CardRecord, 'frontKey' | 'outcome' | 'errorCode' | 'warnings' | 'checks'>;
+
+/**
+ * One card's line in `report`'s table: its outcome, its front key, then its error code, the names
+ * of the API's warnings and the codes of our checks' findings, if any.
+ */
+export function formatCardLine(r: CardLineFields): string {
+  const notes = [r.errorCode, ...r.warnings.map((w) => w.name), ...r.checks.map((c) => c.code)]
+    .filter(Boolean)
+    .join(' ');
+  return `  ${r.outcome.padEnd(11)} ${r.frontKey}${notes ? `  ${notes}` : ''}`;
 }

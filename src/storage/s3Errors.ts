@@ -23,6 +23,59 @@ const NETWORK = new Set([
   'TimeoutError',
 ]);
 
+/** What an S3 error code means: the code to report, whether to retry, and what to tell the operator. */
+interface KnownError {
+  /** The code the {@link StorageError} carries; default the error's own. */
+  reportAs?: string;
+  transient: boolean;
+  /** The message after `<doing>: `. */
+  advice: (code: string) => string;
+}
+
+const NO_SUCH_BUCKET: KnownError = {
+  transient: false,
+  advice: () => 'the bucket does not exist. Check the bucket name and AWS_REGION.',
+};
+const ACCESS_DENIED: KnownError = {
+  reportAs: 'AccessDenied',
+  transient: false,
+  advice: () =>
+    'access denied. Check the storage credentials (AWS_ACCESS_KEY_ID or the credential chain) and the bucket policy.',
+};
+const BAD_CREDENTIALS: KnownError = {
+  transient: false,
+  advice: (code) =>
+    `the object store refused the credentials (${code}). Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
+};
+const WRONG_REGION: KnownError = {
+  transient: false,
+  advice: (code) => `wrong region for this bucket (${code}). Set AWS_REGION to the bucket's region.`,
+};
+const BUSY: KnownError = {
+  transient: true,
+  advice: (code) => `the object store is busy or failing (${code}); retried later.`,
+};
+
+// A Map, not an object literal: a code such as `toString` must not find a prototype member.
+const KNOWN_ERRORS = new Map<string, KnownError>([
+  ['NoSuchBucket', NO_SUCH_BUCKET],
+  ['NotFound', { transient: false, advice: () => 'not found.' }],
+  [
+    'NoSuchKey',
+    { transient: false, advice: () => 'the object does not exist (deleted since it was listed?).' },
+  ],
+  ['AccessDenied', ACCESS_DENIED],
+  ['Forbidden', ACCESS_DENIED],
+  ['AllAccessDisabled', ACCESS_DENIED],
+  ['InvalidAccessKeyId', BAD_CREDENTIALS],
+  ['SignatureDoesNotMatch', BAD_CREDENTIALS],
+  ['PermanentRedirect', WRONG_REGION],
+  ['AuthorizationHeaderMalformed', WRONG_REGION],
+  ['SlowDown', BUSY],
+  ['ServiceUnavailable', BUSY],
+  ['InternalError', BUSY],
+]);
+
 /** Turns an AWS SDK or network error into a {@link StorageError} whose message says what to do. */
 export function describeS3Error(e: unknown, doing: string): StorageError {
   if (e instanceof StorageError) return e;
@@ -49,61 +102,18 @@ export function describeS3Error(e: unknown, doing: string): StorageError {
       false,
     );
   }
-  switch (code) {
-    case 'NoSuchBucket':
-      return new StorageError(
-        code,
-        `${doing}: the bucket does not exist. Check the bucket name and AWS_REGION.`,
-        false,
-      );
-    case 'NotFound':
-      return status === 404 && doing.startsWith('opening bucket')
-        ? new StorageError(
-            'NoSuchBucket',
-            `${doing}: the bucket does not exist. Check the bucket name and AWS_REGION.`,
-            false,
-          )
-        : new StorageError(code, `${doing}: not found.`, false);
-    case 'NoSuchKey':
-      return new StorageError(
-        code,
-        `${doing}: the object does not exist (deleted since it was listed?).`,
-        false,
-      );
-    case 'AccessDenied':
-    case 'Forbidden':
-    case 'AllAccessDisabled':
-      return new StorageError(
-        'AccessDenied',
-        `${doing}: access denied. Check the storage credentials (AWS_ACCESS_KEY_ID or the credential chain) and the bucket policy.`,
-        false,
-      );
-    case 'InvalidAccessKeyId':
-    case 'SignatureDoesNotMatch':
-      return new StorageError(
-        code,
-        `${doing}: the object store refused the credentials (${code}). Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.`,
-        false,
-      );
-    case 'PermanentRedirect':
-    case 'AuthorizationHeaderMalformed':
-      return new StorageError(
-        code,
-        `${doing}: wrong region for this bucket (${code}). Set AWS_REGION to the bucket's region.`,
-        false,
-      );
-    case 'SlowDown':
-    case 'ServiceUnavailable':
-    case 'InternalError':
-      return new StorageError(
-        code,
-        `${doing}: the object store is busy or failing (${code}); retried later.`,
-        true,
-      );
-    default:
-      if (status !== undefined && status >= 500) {
-        return new StorageError(code, `${doing}: the object store answered HTTP ${status} (${code}).`, true);
-      }
-      return new StorageError(code, `${doing}: ${code}: ${err.message}`.slice(0, 300), false);
+  // A HEAD of a missing bucket says only NotFound; opening a bucket, that means the bucket.
+  if (code === 'NotFound' && status === 404 && doing.startsWith('opening bucket')) {
+    return fromKnown(NO_SUCH_BUCKET, 'NoSuchBucket', doing);
   }
+  const known = KNOWN_ERRORS.get(code);
+  if (known) return fromKnown(known, code, doing);
+  if (status !== undefined && status >= 500) {
+    return new StorageError(code, `${doing}: the object store answered HTTP ${status} (${code}).`, true);
+  }
+  return new StorageError(code, `${doing}: ${code}: ${err.message}`.slice(0, 300), false);
+}
+
+function fromKnown(known: KnownError, code: string, doing: string): StorageError {
+  return new StorageError(known.reportAs ?? code, `${doing}: ${known.advice(code)}`, known.transient);
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
+import { luaScript } from './luaScript.js';
 
 /**
  * One request rate for every worker process on every machine, kept in Redis, in two parts:
@@ -43,62 +44,19 @@ export interface RateLimiterOptions {
 /** What a lone refusal (none in the 2 s before it) multiplies the rate by: back within half a second. */
 const LONE_FACTOR = 0.95;
 
-// KEYS[1] state; ARGV: maxQps, minQps, increasePerSec, horizonMs, guardPerSlotMs. Returns
-// {waitMs, reserved} as strings: reserved '1', the caller owns the slot waitMs from now; '0', the
-// schedule is booked beyond the horizon and nothing was taken: ask again in waitMs.
-const RESERVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local maxQ, minQ, inc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local horizon, guard = tonumber(ARGV[4]), tonumber(ARGV[5])
-local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'at')
-local tat = tonumber(s[1]) or now
-local rate = tonumber(s[2]) or maxQ
-local at = tonumber(s[3]) or now
-rate = math.max(minQ, math.min(maxQ, rate + inc * (now - at) / 1000))
-if tat < now then tat = now end
-if tat - now > horizon then
-  return {tostring(tat - now - horizon), '0'}
-end
-redis.call('HSET', KEYS[1], 'tat', tostring(tat + 1000 / rate + guard), 'rate', tostring(rate), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], 86400000)
-return {tostring(tat - now), '1'}
-`;
-
-// KEYS[1] departures (newest first, the latest n kept: the n-th latest is the last, read in O(1));
-// ARGV: n, spanMs. The call may leave now if the n-th latest departure is at least spanMs old (n + 1 calls never within spanMs): records now and returns
-// {'0', now}; else returns {ms until it may, ''}.
-const DEPART = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local n, span = tonumber(ARGV[1]), tonumber(ARGV[2])
-local nth = nil
-if redis.call('LLEN', KEYS[1]) >= n then nth = tonumber(redis.call('LINDEX', KEYS[1], -1)) end
-if nth and now - nth < span then return {tostring(nth + span - now), ''} end
-redis.call('LPUSH', KEYS[1], tostring(now))
-redis.call('LTRIM', KEYS[1], 0, n - 1)
-redis.call('PEXPIRE', KEYS[1], 86400000)
-return {'0', tostring(now)}
-`;
-
-// KEYS[1] departures; ARGV: a recorded departure. Moves it to now (the call left later than
-// recorded) and returns now; if it is no longer in the record (n later ones since), returns ''.
-const REDEPART = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local i = redis.call('LPOS', KEYS[1], ARGV[1])
-if not i then return '' end
-redis.call('LSET', KEYS[1], i, tostring(now))
-return tostring(now)
-`;
+/** The Lua scripts of the shared rate; each file's header documents its KEYS, ARGV and reply. */
+const RESERVE = luaScript('reserve');
+const DEPART = luaScript('depart');
+const REDEPART = luaScript('redepart');
+const DECREASE = luaScript('decrease');
 
 /**
- * A call that leaves more than this after its departure was asked for is moved to when it left:
- * Redis stamped it earlier. A process's first call (cold code, a new connection) left 20-50 ms
- * after its stamp, later ones 2-4 ms (test/workerProcess.test.ts, two processes at a quota of
- * 10): ten calls on, a call on time then reached the provider within a second of it. Shorter
- * delays than a third of the default guard are left to the guard: moving every departure cost
- * a Redis call per card on a busy worker (bench/worker).
+ * A call that leaves more than this after its departure was stamped is moved to when it left.
+ * A process's first call (cold code, a new connection) leaves 20-50 ms after its stamp, later
+ * ones 2-4 ms (test/workerProcess.test.ts, two processes at a quota of 10): left at its stamp, a
+ * late first call and a call on time ten calls later can reach the provider within one second.
+ * Delays under a third of the default guard are left to the guard: moving every departure would
+ * cost a Redis call per card on a busy worker (bench/worker).
  */
 const RESTAMP_AFTER_MS = 10;
 
@@ -107,41 +65,6 @@ export interface Slot {
   /** Call when the request has been handed to the network; a late one moves its departure. */
   sent: () => void;
 }
-
-// KEYS[1] state; ARGV: maxQps, minQps, increasePerSec, factor, cooldownMs, loneFactor, loneMs.
-// factor 0 cuts to the floor (a storm). Otherwise this is a throttle: the first in loneMs is lone
-// and multiplies by loneFactor; one after it multiplies by factor, once per cooldownMs (later ones
-// within it are the same event). Returns {rate, lone} as strings ('1': a lone throttle).
-const DECREASE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local maxQ, minQ, inc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local factor, cooldown = tonumber(ARGV[4]), tonumber(ARGV[5])
-local loneFactor, loneMs = tonumber(ARGV[6]), tonumber(ARGV[7])
-local s = redis.call('HMGET', KEYS[1], 'rate', 'at', 'dec', 'thr')
-local rate = tonumber(s[1]) or maxQ
-local at = tonumber(s[2]) or now
-local dec = tonumber(s[3]) or 0
-local thr = tonumber(s[4]) or -loneMs
-rate = math.max(minQ, math.min(maxQ, rate + inc * (now - at) / 1000))
-local lone = '0'
-if factor > 0 then
-  if now - thr >= loneMs then
-    lone = '1'
-    factor = loneFactor
-  elseif now - dec < cooldown then
-    factor = 1
-  end
-  redis.call('HSET', KEYS[1], 'thr', tostring(now))
-end
-if factor < 1 then
-  rate = math.max(minQ, rate * factor)
-  if lone == '0' then redis.call('HSET', KEYS[1], 'dec', tostring(now)) end
-end
-redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'at', tostring(now))
-redis.call('PEXPIRE', KEYS[1], 86400000)
-return {tostring(rate), lone}
-`;
 
 export class RateLimiter {
   private readonly redis: Redis;
@@ -154,7 +77,7 @@ export class RateLimiter {
   private readonly horizonMs: number;
   /** The guard spread over the slots of one span: each slot is 1000/rate + this apart. */
   private readonly guardPerSlotMs: number;
-  /** The provider's rule as {@link DEPART} checks it: n + 1 departures never within spanMs. */
+  /** The provider's rule as depart.lua checks it: n + 1 departures never within spanMs. */
   private readonly window: [n: number, spanMs: number];
   private line: Promise<unknown> = Promise.resolve();
 
@@ -185,11 +108,11 @@ export class RateLimiter {
    * taken is then lost: safe).
    *
    * One call per process at a time asks for a slot (a FIFO line), and only for one within the
-   * horizon, so the schedule never runs far ahead of now: every card in flight once held a slot
-   * up to seconds ahead, and a process that stalled (its start, when it takes ~80 jobs at once;
-   * CPU starvation) sat on seconds of quota the other processes could not use. The wait for the
-   * slot and the departure are outside the line: with them inside, one process could not start
-   * more than ~150 calls a second (two Redis round trips and a timer each, bench/worker).
+   * horizon, so the schedule never runs far ahead of now: were every card in flight to hold a slot
+   * up to seconds ahead, a process that stalls (at its start, when it takes ~80 jobs at once; CPU
+   * starvation) would sit on seconds of quota the other processes could not use. The wait for the
+   * slot and the departure are outside the line: inside it, one process could start no more than
+   * ~150 calls a second (two Redis round trips and a timer each, bench/worker).
    */
   async acquire(signal?: AbortSignal): Promise<Slot> {
     const ms = await untilAborted(
@@ -267,7 +190,7 @@ export class RateLimiter {
     return (await this.decrease(0))[0];
   }
 
-  /** {@link DECREASE}: [the rate now, less the guard; whether it was a lone throttle]. */
+  /** decrease.lua: [the rate now, less the guard; whether it was a lone throttle]. */
   private async decrease(factor: number): Promise<[number, boolean]> {
     const [rate, lone] = (await this.redis.eval(
       DECREASE,

@@ -152,24 +152,49 @@ export async function startPipeline(opts: {
   return p;
 }
 
+/** Where a `macao-ocr` command finds its services, wherever they run (in this process or not). */
+export interface ServiceEndpoints {
+  redisUrl: string;
+  queueName: string;
+  /** The results store: embedded in `dataDir`, or PostgreSQL at `databaseUrl`. */
+  store: { dataDir: string } | { databaseUrl: string };
+  emulatorUrl: string;
+  credential: { secretId: string; secretKey: string };
+  s3: { endpoint: string; accessKeyId: string; secretAccessKey: string };
+}
+
+/** The environment that points a `macao-ocr` command at `s`: Redis and queue, store, emulator, s3rver. */
+export function serviceEnv(s: ServiceEndpoints): Record<string, string> {
+  return {
+    REDIS_URL: s.redisUrl,
+    MACAO_OCR_QUEUE: s.queueName,
+    ...('databaseUrl' in s.store
+      ? { DATABASE_URL: s.store.databaseUrl }
+      : { MACAO_OCR_DATA_DIR: s.store.dataDir }),
+    OCR_ENDPOINT: s.emulatorUrl,
+    TENCENTCLOUD_SECRET_ID: s.credential.secretId,
+    TENCENTCLOUD_SECRET_KEY: s.credential.secretKey,
+    S3_ENDPOINT: s.s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: s.s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s.s3.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
+}
+
 /**
  * The environment that points a `macao-ocr` command at the pipeline's services: its Redis and
  * queue, its embedded store, the emulator with the test credential, and s3rver.
  */
 export function pipelineEnv(p: Pipeline): Record<string, string> {
-  return {
-    REDIS_URL: p.redisUrl,
-    MACAO_OCR_QUEUE: p.queueName,
-    MACAO_OCR_DATA_DIR: p.dataDir,
-    OCR_ENDPOINT: p.emulator.url,
-    TENCENTCLOUD_SECRET_ID: CREDENTIAL.secretId,
-    TENCENTCLOUD_SECRET_KEY: CREDENTIAL.secretKey,
-    S3_ENDPOINT: p.s3server.endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: p.s3server.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: p.s3server.credentials.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-  };
+  return serviceEnv({
+    redisUrl: p.redisUrl,
+    queueName: p.queueName,
+    store: { dataDir: p.dataDir },
+    emulatorUrl: p.emulator.url,
+    credential: CREDENTIAL,
+    s3: { endpoint: p.s3server.endpoint, ...p.s3server.credentials },
+  });
 }
 
 /** Cards of a run by outcome, from the store. */

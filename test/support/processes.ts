@@ -22,14 +22,21 @@ export function spawnWorker(
   env: Record<string, string> = {},
   opts: { cwd?: string } = {},
 ): WorkerProcess {
+  return spawnWork({ ...pipelineEnv(p), ...env }, args, opts);
+}
+
+/**
+ * A `macao-ocr work ...args` process with `env` over this process's environment (`serviceEnv`
+ * names the services), logging at info level unless `env` sets LOG_LEVEL.
+ */
+export function spawnWork(
+  env: Record<string, string>,
+  args: string[] = [],
+  opts: { cwd?: string } = {},
+): WorkerProcess {
   const child = spawn(process.execPath, ['--import', TSX, BIN, 'work', ...args], {
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    env: {
-      ...process.env,
-      ...pipelineEnv(p),
-      LOG_LEVEL: 'info',
-      ...env,
-    },
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return watchProcess(child);

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, silentLogger } from '../../log.js';
 import { BAD_GATEWAY_HTML, newRequestId, toError } from './errors.js';
-import { type ApiCall, type CallContext, handleApiCall } from './handleApiCall.js';
+import { type ApiCall, type CallContext, type CallOutcome, handleApiCall } from './handleApiCall.js';
 import {
   EmulatorConfigError,
   type EmulatorOptions,
@@ -77,133 +77,31 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<{ body: 
   });
 }
 
+/** The emulator's mutable state: its options, counters, rate windows and seeded draws. */
+interface EmulatorState {
+  current: ResolvedOptions;
+  readonly logger: Logger;
+  readonly stats: StatsCollector;
+  readonly limiter: SlidingWindowLimiter;
+  readonly decoded: DecodeCache;
+  /** Aborted on close: in-flight downloads and latency waits stop. */
+  readonly closing: AbortController;
+  faultDraw: () => number;
+  latencyDraw: () => number;
+}
+
 /** Starts the emulator; resolves once it listens. Options are validated first (throws {@link EmulatorConfigError}). */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
-  let current: ResolvedOptions = resolveOptions(options);
-  const logger: Logger = options.logger ?? silentLogger;
-  const stats = new StatsCollector();
-  const limiter = new SlidingWindowLimiter();
-  const decoded = new DecodeCache();
-  const closing = new AbortController();
-  // Every in-flight download and latency wait listens for the close: many at once, none a leak.
-  setMaxListeners(0, closing.signal);
-  // Two streams, so changing the latency does not change which calls get faults.
-  let faultDraw = seededRandom(current.seed);
-  let latencyDraw = seededRandom(current.seed ^ 0x9e3779b9);
-
-  const apply = (partial: Record<string, unknown>): void => {
-    current = { ...current, ...parseRuntimeConfig(partial) };
-  };
-  const reset = (): void => {
-    stats.reset();
-    limiter.reset();
-    faultDraw = seededRandom(current.seed);
-    latencyDraw = seededRandom(current.seed ^ 0x9e3779b9);
-  };
-
-  async function control(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
-    const route = `${req.method} ${path}`;
-    if (route === 'GET /_emulator/stats') return sendJson(res, 200, stats.snapshot());
-    if (route === 'POST /_emulator/reset') {
-      await readBody(req, MAX_CONTROL_BODY_BYTES);
-      reset();
-      return sendJson(res, 200, { ok: true });
-    }
-    if (route === 'POST /_emulator/config') {
-      const { body, tooLarge } = await readBody(req, MAX_CONTROL_BODY_BYTES);
-      try {
-        if (tooLarge) throw new EmulatorConfigError('the emulator config body is over 1 MB');
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(body.toString('utf8'));
-        } catch {
-          throw new EmulatorConfigError('the emulator config must be a JSON object, got invalid JSON');
-        }
-        apply(parsed as Record<string, unknown>);
-      } catch (thrown) {
-        const err = toError(thrown);
-        if (err instanceof EmulatorConfigError) return sendJson(res, 400, { error: err.message });
-        throw err;
-      }
-      return sendJson(res, 200, { ok: true });
-    }
-    const known = ['/_emulator/stats', '/_emulator/reset', '/_emulator/config'];
-    if (known.includes(path)) return sendJson(res, 405, { error: `${req.method} is not allowed on ${path}` });
-    return sendJson(res, 404, { error: `no emulator control endpoint ${path.slice(0, 64)}` });
-  }
-
-  async function api(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: string) {
-    const arrivedMs = performance.now();
-    stats.arrive();
-    const { body, tooLarge } = await readBody(req, current.maxBodyBytes);
-    const call: ApiCall = {
-      method: req.method ?? '',
-      path,
-      query,
-      headers: req.headers,
-      rawBody: body,
-      bodyTooLarge: tooLarge,
-      requestId: newRequestId(),
-    };
-    const ctx: CallContext = {
-      options: current,
-      limiter,
-      decoded,
-      faultDraw,
-      nowMs: () => performance.now(),
-      signal: closing.signal,
-      logger,
-    };
-    const outcome = await handleApiCall(call, ctx);
-    const [min, max] = current.latencyMs;
-    const delay = min + (max - min) * latencyDraw();
-    if (delay > 0) await sleep(delay, undefined, { signal: closing.signal }).catch(() => undefined);
-    const code = outcome.kind === 'answer' ? outcome.code : outcome.kind;
-    stats.record(code, arrivedMs, outcome.admittedMs);
-    logger.debug(
-      { requestId: call.requestId, code, ms: Math.round(performance.now() - arrivedMs) },
-      'emulator call',
-    );
-    if (outcome.kind === 'drop') {
-      req.socket.destroy();
-    } else if (outcome.kind === 'http502') {
-      res.writeHead(502, {
-        'Content-Type': 'text/html',
-        'Content-Length': Buffer.byteLength(BAD_GATEWAY_HTML),
-      });
-      res.end(BAD_GATEWAY_HTML);
-    } else {
-      sendJson(res, 200, outcome.body);
-    }
-  }
-
-  const server = http.createServer((req, res) => {
-    const raw = req.url ?? '/';
-    const q = raw.indexOf('?');
-    const path = q === -1 ? raw : raw.slice(0, q);
-    const query = q === -1 ? '' : raw.slice(q + 1);
-    const handler = path.startsWith(CONTROL_PREFIX) ? control(req, res, path) : api(req, res, path, query);
-    handler.catch((thrown: unknown) => {
-      // Reached only when the client went away mid-body, or on a bug; either way, no card data here.
-      const err = toError(thrown);
-      logger.warn({ err: { name: err.name, message: err.message } }, 'emulator request failed');
-      if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'emulator failure' });
-    });
-  });
-
+  const state = createState(options);
+  const { logger, stats, closing } = state;
+  const server = http.createServer((req, res) => route(state, req, res));
   // Keep idle keep-alive sockets as long as a typical gateway (nginx: 75 s): with Node's 5 s default,
   // a client reusing a socket the server is just closing sees spurious ECONNRESETs.
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 80_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(current.port, current.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, state.current.port, state.current.host);
   const port = (server.address() as AddressInfo).port;
-  const hostForUrl = current.host.includes(':') ? `[${current.host}]` : current.host;
+  const hostForUrl = state.current.host.includes(':') ? `[${state.current.host}]` : state.current.host;
   const url = `http://${hostForUrl}:${port}`;
   logger.info({ endpoint: url }, 'emulator listening (a test double, not OCR)');
 
@@ -211,10 +109,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url,
     port,
     stats: () => stats.snapshot(),
-    reset,
-    configure: (partial) => apply(partial as Record<string, unknown>),
+    reset: () => resetState(state),
+    configure: (partial) => applyConfig(state, partial as Record<string, unknown>),
     revoke: (secretId) => {
-      current = { ...current, credentials: current.credentials.filter((c) => c.secretId !== secretId) };
+      const { current } = state;
+      state.current = { ...current, credentials: current.credentials.filter((c) => c.secretId !== secretId) };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -223,4 +122,166 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         server.closeAllConnections();
       }),
   };
+}
+
+function createState(options: EmulatorOptions): EmulatorState {
+  const current = resolveOptions(options);
+  const closing = new AbortController();
+  // Every in-flight download and latency wait listens for the close: many at once, none a leak.
+  setMaxListeners(0, closing.signal);
+  return {
+    current,
+    logger: options.logger ?? silentLogger,
+    stats: new StatsCollector(),
+    limiter: new SlidingWindowLimiter(),
+    decoded: new DecodeCache(),
+    closing,
+    ...seededDraws(current.seed),
+  };
+}
+
+/** Two streams, so changing the latency does not change which calls get faults. */
+function seededDraws(seed: number): Pick<EmulatorState, 'faultDraw' | 'latencyDraw'> {
+  return { faultDraw: seededRandom(seed), latencyDraw: seededRandom(seed ^ 0x9e3779b9) };
+}
+
+function applyConfig(state: EmulatorState, partial: Record<string, unknown>): void {
+  state.current = { ...state.current, ...parseRuntimeConfig(partial) };
+}
+
+function resetState(state: EmulatorState): void {
+  state.stats.reset();
+  state.limiter.reset();
+  Object.assign(state, seededDraws(state.current.seed));
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Sends a request to the control endpoints or the API, by its path. */
+function route(state: EmulatorState, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  const query = q === -1 ? '' : raw.slice(q + 1);
+  const handler = path.startsWith(CONTROL_PREFIX)
+    ? control(state, req, res, path)
+    : api(state, req, res, path, query);
+  handler.catch((thrown: unknown) => {
+    // Reached only when the client went away mid-body, or on a bug; either way, no card data here.
+    const err = toError(thrown);
+    state.logger.warn({ err: { name: err.name, message: err.message } }, 'emulator request failed');
+    if (!res.headersSent && !res.destroyed) sendJson(res, 500, { error: 'emulator failure' });
+  });
+}
+
+async function control(
+  state: EmulatorState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+): Promise<void> {
+  const route = `${req.method} ${path}`;
+  if (route === 'GET /_emulator/stats') return sendJson(res, 200, state.stats.snapshot());
+  if (route === 'POST /_emulator/reset') {
+    await readBody(req, MAX_CONTROL_BODY_BYTES);
+    resetState(state);
+    return sendJson(res, 200, { ok: true });
+  }
+  if (route === 'POST /_emulator/config') return configure(state, req, res);
+  const known = ['/_emulator/stats', '/_emulator/reset', '/_emulator/config'];
+  if (known.includes(path)) return sendJson(res, 405, { error: `${req.method} is not allowed on ${path}` });
+  return sendJson(res, 404, { error: `no emulator control endpoint ${path.slice(0, 64)}` });
+}
+
+/** `POST /_emulator/config`: a bad config is the client's 400; anything else is thrown. */
+async function configure(
+  state: EmulatorState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
+  const { body, tooLarge } = await readBody(req, MAX_CONTROL_BODY_BYTES);
+  try {
+    if (tooLarge) throw new EmulatorConfigError('the emulator config body is over 1 MB');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new EmulatorConfigError('the emulator config must be a JSON object, got invalid JSON');
+    }
+    applyConfig(state, parsed as Record<string, unknown>);
+  } catch (thrown) {
+    const err = toError(thrown);
+    if (err instanceof EmulatorConfigError) return sendJson(res, 400, { error: err.message });
+    throw err;
+  }
+  return sendJson(res, 200, { ok: true });
+}
+
+/** One API call: handled, delayed by the configured latency, counted, logged, then answered. */
+async function api(
+  state: EmulatorState,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  query: string,
+): Promise<void> {
+  const { stats, closing, logger } = state;
+  const arrivedMs = performance.now();
+  stats.arrive();
+  const { body, tooLarge } = await readBody(req, state.current.maxBodyBytes);
+  const call: ApiCall = {
+    method: req.method ?? '',
+    path,
+    query,
+    headers: req.headers,
+    rawBody: body,
+    bodyTooLarge: tooLarge,
+    requestId: newRequestId(),
+  };
+  const outcome = await handleApiCall(call, callContext(state));
+  const [min, max] = state.current.latencyMs;
+  const delay = min + (max - min) * state.latencyDraw();
+  if (delay > 0) await sleep(delay, undefined, { signal: closing.signal }).catch(() => undefined);
+  const code = outcome.kind === 'answer' ? outcome.code : outcome.kind;
+  stats.record(code, arrivedMs, outcome.admittedMs);
+  logger.debug(
+    { requestId: call.requestId, code, ms: Math.round(performance.now() - arrivedMs) },
+    'emulator call',
+  );
+  answer(req, res, outcome);
+}
+
+/** What a call sees of the emulator: the options and draws as they are when its body has arrived. */
+function callContext(state: EmulatorState): CallContext {
+  return {
+    options: state.current,
+    limiter: state.limiter,
+    decoded: state.decoded,
+    faultDraw: state.faultDraw,
+    nowMs: () => performance.now(),
+    signal: state.closing.signal,
+    logger: state.logger,
+  };
+}
+
+function answer(req: http.IncomingMessage, res: http.ServerResponse, outcome: CallOutcome): void {
+  if (outcome.kind === 'drop') {
+    req.socket.destroy();
+  } else if (outcome.kind === 'http502') {
+    res.writeHead(502, {
+      'Content-Type': 'text/html',
+      'Content-Length': Buffer.byteLength(BAD_GATEWAY_HTML),
+    });
+    res.end(BAD_GATEWAY_HTML);
+  } else {
+    sendJson(res, 200, outcome.body);
+  }
 }

@@ -33,6 +33,7 @@ export interface Tc3Secret {
   token?: string;
 }
 
+/** The codes a failed verification answers with, as the service does. */
 export type Tc3FailureCode =
   | 'AuthFailure.InvalidAuthorization'
   | 'AuthFailure.SecretIdNotFound'
@@ -40,6 +41,7 @@ export type Tc3FailureCode =
   | 'AuthFailure.SignatureFailure'
   | 'AuthFailure.TokenFailure';
 
+/** The outcome of {@link verifyTc3}: the verified SecretId, or the first failure. */
 export type Tc3Result =
   | { ok: true; secretId: string }
   | { ok: false; code: Tc3FailureCode; message: string; secretId?: string };
@@ -99,11 +101,42 @@ export function verifyTc3(
   lookupSecret: (secretId: string) => Tc3Secret | string | undefined,
   nowSec: number,
 ): Tc3Result {
-  const invalid = (message: string): Tc3Result => ({
-    ok: false,
-    code: 'AuthFailure.InvalidAuthorization',
-    message,
-  });
+  const auth = readAuthorization(req);
+  if ('ok' in auth) return auth;
+  const timestamp = readTimestamp(req, auth, nowSec);
+  if (typeof timestamp !== 'number') return timestamp;
+  const hostname = stripPort(header(req, 'host') ?? '').toLowerCase();
+  if (auth.service !== firstLabel(hostname) && auth.service !== 'ocr') {
+    return invalid(`The credential scope service \`${auth.service}\` does not match the endpoint.`);
+  }
+  const found = lookupSecret(auth.secretId);
+  if (found === undefined) {
+    return {
+      ok: false,
+      code: 'AuthFailure.SecretIdNotFound',
+      message: 'The SecretId is not found, please ensure that your SecretId is correct.',
+    };
+  }
+  const secret: Tc3Secret = typeof found === 'string' ? { secretKey: found } : found;
+  if (!signatureMatches(req, auth, secret.secretKey, hostname, timestamp)) {
+    return {
+      ok: false,
+      code: 'AuthFailure.SignatureFailure',
+      message: 'The provided credentials could not be validated. Please check your signature is correct.',
+      secretId: auth.secretId,
+    };
+  }
+  return tokenFailure(req, secret, auth.secretId) ?? { ok: true, secretId: auth.secretId };
+}
+
+type Tc3Failure = Extract<Tc3Result, { ok: false }>;
+
+function invalid(message: string): Tc3Failure {
+  return { ok: false, code: 'AuthFailure.InvalidAuthorization', message };
+}
+
+/** The Authorization header, parsed and checked for form: algorithm, scope, signed headers, signature. */
+function readAuthorization(req: Tc3Request): ParsedAuthorization | Tc3Failure {
   const raw = header(req, 'authorization');
   if (!raw) return invalid('The Authorization header is missing.');
   const auth = parseAuthorization(raw);
@@ -116,6 +149,11 @@ export function verifyTc3(
     return invalid('SignedHeaders must include content-type and host.');
   }
   if (!/^[0-9a-f]{64}$/.test(auth.signature)) return invalid('The Signature is not 64 hex digits.');
+  return auth;
+}
+
+/** `X-TC-Timestamp` in Unix seconds, within the allowed clock skew and on the scope's date. */
+function readTimestamp(req: Tc3Request, auth: ParsedAuthorization, nowSec: number): number | Tc3Failure {
   const tsText = header(req, 'x-tc-timestamp')?.trim() ?? '';
   if (!/^\d{1,16}$/.test(tsText)) return invalid('X-TC-Timestamp must be Unix seconds.');
   const timestamp = Number(tsText);
@@ -132,19 +170,17 @@ export function verifyTc3(
   if (auth.date !== utcDate(timestamp)) {
     return invalid('The credential scope date is not the UTC date of X-TC-Timestamp.');
   }
-  const hostname = stripPort(header(req, 'host') ?? '').toLowerCase();
-  if (auth.service !== firstLabel(hostname) && auth.service !== 'ocr') {
-    return invalid(`The credential scope service \`${auth.service}\` does not match the endpoint.`);
-  }
-  const found = lookupSecret(auth.secretId);
-  if (found === undefined) {
-    return {
-      ok: false,
-      code: 'AuthFailure.SecretIdNotFound',
-      message: 'The SecretId is not found, please ensure that your SecretId is correct.',
-    };
-  }
-  const secret: Tc3Secret = typeof found === 'string' ? { secretKey: found } : found;
+  return timestamp;
+}
+
+/** Recomputes the signature over the request as received and compares it in constant time. */
+function signatureMatches(
+  req: Tc3Request,
+  auth: ParsedAuthorization,
+  secretKey: string,
+  hostname: string,
+  timestamp: number,
+): boolean {
   const values: Record<string, string> = Object.create(null);
   for (const name of auth.signedHeaders) values[name] = header(req, name) ?? '';
   values.host = hostname;
@@ -156,27 +192,22 @@ export function verifyTc3(
     signedHeaders: auth.signedHeaders,
     payloadHash: sha256Hex(req.rawBody),
   });
-  const { kSigning } = deriveSigningKey(secret.secretKey, auth.date, auth.service);
+  const { kSigning } = deriveSigningKey(secretKey, auth.date, auth.service);
   const expected = Buffer.from(sign(kSigning, stringToSign(timestamp, auth.service, canonical)), 'hex');
   const given = Buffer.from(auth.signature, 'hex');
-  if (!timingSafeEqual(expected, given)) {
-    return {
-      ok: false,
-      code: 'AuthFailure.SignatureFailure',
-      message: 'The provided credentials could not be validated. Please check your signature is correct.',
-      secretId: auth.secretId,
-    };
-  }
+  return timingSafeEqual(expected, given);
+}
+
+/** `X-TC-Token` must be exactly the credential's token: present for temporary ones, absent otherwise. */
+function tokenFailure(req: Tc3Request, secret: Tc3Secret, secretId: string): Tc3Failure | undefined {
   const token = header(req, 'x-tc-token');
-  if ((token ?? '') !== (secret.token ?? '')) {
-    return {
-      ok: false,
-      code: 'AuthFailure.TokenFailure',
-      message: secret.token
-        ? 'The token is missing or invalid for these temporary credentials.'
-        : 'A token was given for credentials that take none.',
-      secretId: auth.secretId,
-    };
-  }
-  return { ok: true, secretId: auth.secretId };
+  if ((token ?? '') === (secret.token ?? '')) return undefined;
+  return {
+    ok: false,
+    code: 'AuthFailure.TokenFailure',
+    message: secret.token
+      ? 'The token is missing or invalid for these temporary credentials.'
+      : 'A token was given for credentials that take none.',
+    secretId,
+  };
 }

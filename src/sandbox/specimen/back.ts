@@ -1,12 +1,12 @@
 import type { SKRSContext2D } from '@napi-rs/canvas';
 import type { MacaoCardFields } from '../../card/fields.js';
 import {
-  ACCENT,
   CARD_HEIGHT,
   CARD_WIDTH,
   drawCardBody,
   drawLabel,
   drawSpecimenMark,
+  drawTitle,
   INK,
   INK_SOFT,
 } from './draw.js';
@@ -76,15 +76,13 @@ export function drawBack(ctx: SKRSContext2D, card: SpecimenCard, r: Random): voi
   const f = card.fields;
   drawCardBody(ctx, r, ['#eef2f6', '#f4f5f2', '#f1ecf0']);
   ctx.save();
-  ctx.textBaseline = 'alphabetic';
-  ctx.fillStyle = INK;
-  ctx.font = `bold 32px ${FONTS.cjk}`;
-  ctx.fillText('澳門特別行政區', 50, 80);
-  ctx.fillStyle = ACCENT;
-  ctx.font = `bold 15px ${FONTS.sans}`;
-  ctx.fillText('REGIÃO ADMINISTRATIVA ESPECIAL DE MACAU', 52, 106);
-  ctx.font = `14px ${FONTS.sans}`;
-  ctx.fillText('MACAO SPECIAL ADMINISTRATIVE REGION', 52, 126);
+  drawTitle(
+    ctx,
+    ['澳門特別行政區', 'REGIÃO ADMINISTRATIVA ESPECIAL DE MACAU', 'MACAO SPECIAL ADMINISTRATIVE REGION'],
+    50,
+    [80, 106, 126],
+    [32, 15, 14],
+  );
 
   let y = 178;
   for (const [zh, pt, en] of NOTICE) {

@@ -108,6 +108,28 @@ export function drawLotus(ctx: SKRSContext2D, cx: number, cy: number, size: numb
 }
 
 /** Sets the font, shrinking it until `text` fits in `maxWidth` (long Portuguese names). */
+/**
+ * A title in the card's three languages: the Chinese line in ink, then the Portuguese (bold) and
+ * English lines in the accent colour, 2 px further right. `sizes` and `baselines` go line by line.
+ */
+export function drawTitle(
+  ctx: SKRSContext2D,
+  [zh, pt, en]: readonly [string, string, string],
+  x: number,
+  baselines: readonly [number, number, number],
+  sizes: readonly [number, number, number],
+): void {
+  ctx.textBaseline = 'alphabetic';
+  ctx.fillStyle = INK;
+  ctx.font = `bold ${sizes[0]}px ${FONTS.cjk}`;
+  ctx.fillText(zh, x, baselines[0]);
+  ctx.fillStyle = ACCENT;
+  ctx.font = `bold ${sizes[1]}px ${FONTS.sans}`;
+  ctx.fillText(pt, x + 2, baselines[1]);
+  ctx.font = `${sizes[2]}px ${FONTS.sans}`;
+  ctx.fillText(en, x + 2, baselines[2]);
+}
+
 export function fitText(
   ctx: SKRSContext2D,
   text: string,

@@ -9,6 +9,7 @@ import {
   drawLabel,
   drawLotus,
   drawSpecimenMark,
+  drawTitle,
   fitText,
   INK,
   INK_SOFT,
@@ -36,15 +37,13 @@ function drawHeader(ctx: SKRSContext2D, permanent: boolean): void {
   ctx.strokeStyle = ACCENT;
   ctx.lineWidth = 2.5;
   ctx.stroke();
-  ctx.fillStyle = INK;
-  ctx.textBaseline = 'alphabetic';
-  ctx.font = `bold 38px ${FONTS.cjk}`;
-  ctx.fillText('澳門特別行政區居民身份證', 150, 72);
-  ctx.fillStyle = ACCENT;
-  ctx.font = `bold 17px ${FONTS.sans}`;
-  ctx.fillText('BILHETE DE IDENTIDADE DE RESIDENTE', 152, 98);
-  ctx.font = `15px ${FONTS.sans}`;
-  ctx.fillText('MACAO SAR RESIDENT IDENTITY CARD', 152, 120);
+  drawTitle(
+    ctx,
+    ['澳門特別行政區居民身份證', 'BILHETE DE IDENTIDADE DE RESIDENTE', 'MACAO SAR RESIDENT IDENTITY CARD'],
+    150,
+    [72, 98, 120],
+    [38, 17, 15],
+  );
 
   const [zh, pt, en] = permanent
     ? ['永久性居民', 'RESIDENTE PERMANENTE', 'PERMANENT RESIDENT']

@@ -1,19 +1,11 @@
 import { type MacaoCardFields, RESIDENT_TYPES } from '../../card/fields.js';
-import { encodeTelecode } from '../../card/telecode.js';
-import {
-  GIVEN_FEMALE,
-  GIVEN_MALE,
-  PORTUGUESE_GIVEN,
-  PORTUGUESE_SURNAMES,
-  SURNAMES,
-  WESTERN_GIVEN,
-} from './names.js';
+import { makeHeight, makeLook, makeName, nameFields } from './holder.js';
 import { createRandom, type Random } from './random.js';
 
 /** A visible condition of the image that the API reports as a warning. */
 export type CardCondition = 'photocopy' | 'blur' | 'glare' | 'cover';
 
-/** The `WarnCardInfos` code each condition warrants (FACTS.md §3). */
+/** The `WarnCardInfos` code each condition warrants (the table in docs/tencent-api.md, `WarnCardInfos`). */
 export const CONDITION_WARNINGS: Readonly<Record<CardCondition, number>> = {
   cover: -9101,
   photocopy: -9102,
@@ -100,57 +92,11 @@ function parseReference(iso: string): number {
   return t;
 }
 
-interface Name {
-  cnLast: string;
-  enLast: string;
-  cnFirst: string;
-  enFirst: string;
-}
-
-function makeName(r: Random, sex: 'M' | 'F'): Name {
-  if (r.chance(0.04)) {
-    return {
-      cnLast: '',
-      enLast: r.pick(PORTUGUESE_SURNAMES),
-      cnFirst: '',
-      enFirst: r.pick(PORTUGUESE_GIVEN[sex]),
-    };
-  }
-  const [cnLast, enLast] = r.weighted(SURNAMES.map(([cn, en, w]) => [[cn, en] as const, w] as const));
-  const pool = r.chance(0.9) ? (sex === 'M' ? GIVEN_MALE : GIVEN_FEMALE) : [...GIVEN_MALE, ...GIVEN_FEMALE];
-  const given = Array.from({ length: r.chance(0.8) ? 2 : 1 }, () => r.pick(pool));
-  const roman = given.map(([, en]) => en);
-  if (r.chance(0.06)) roman.unshift(r.pick(WESTERN_GIVEN[sex]));
-  return { cnLast, enLast, cnFirst: given.map(([cn]) => cn).join(''), enFirst: roman.join(' ') };
-}
-
-function makeHeight(r: Random, sex: 'M' | 'F', age: number): string {
-  const adult = sex === 'M' ? 1.71 : 1.59;
-  // Sum of uniforms: roughly normal, no tails beyond ±0.12 m.
-  const spread = (r.next() + r.next() + r.next() - 1.5) * 0.08;
-  const h = age >= 18 ? adult + spread : Math.min(adult, 1.1 + (age - 5) * 0.055) + spread / 2;
-  return h.toFixed(2);
-}
-
-function makeLook(r: Random, sex: 'M' | 'F', age: number): PortraitLook {
-  const dark = ['#1b1511', '#2b1f17', '#3b2a1e', '#4a3a2c'];
-  return {
-    skin: r.pick(['#f1c9a5', '#e8b98f', '#d9a77c', '#c98e62', '#f5d6bc']),
-    hair: age >= 50 && r.chance((age - 40) / 40) ? r.pick(['#8a8580', '#b9b4ae', '#d0ccc6']) : r.pick(dark),
-    hairStyle:
-      sex === 'F' ? r.pick(['long', 'bun', 'parted'] as const) : r.pick(['short', 'parted'] as const),
-    shirt: r.pick(['#2c3e66', '#5a6b7d', '#7a2e3b', '#2f5d50', '#d9d9d9', '#333333', '#6d5a8c']),
-    backdrop: r.pick(['#f4f4f2', '#e9eef5', '#eef1f6']),
-    glasses: r.chance(0.2),
-    faceWidth: r.range(0.4, 0.5),
-  };
-}
-
 /**
  * The card data of item `index` of dataset `seed`: plausible, self-consistent, reproducible.
  * Dates: birth < first issue <= current issue < validity; validity 10 years from the current
  * issue, 5 when the holder was under 18 then or the card is non-permanent, `------` for a
- * permanent resident aged 60 or over at issue (FACTS.md §4). Telecodes are
+ * permanent resident aged 60 or over at issue (docs/macao-id-card.md, Dates). Telecodes are
  * {@link encodeTelecode} of the Chinese names.
  */
 export function generateCard(seed: number, index: number, opts: GenerateCardOptions = {}): SpecimenCard {
@@ -160,9 +106,53 @@ export function generateCard(seed: number, index: number, opts: GenerateCardOpti
     throw new Error(`\`conditionRate\` must be a number from 0 to 1, got \`${conditionRate}\``);
   }
   // Separate streams: tuning one aspect (say the condition rate) leaves the others unchanged.
+  // Within the data stream, the order of the draws below is what a seed reproduces: keep it.
   const r = createRandom(seed, index, 1);
   const sex = r.chance(0.5) ? 'M' : 'F';
   const permanent = r.chance(0.88);
+  const dates = makeDates(r, ref, permanent);
+  const symbol = makeSymbol(r, permanent);
+  const first = makeFirstIssue(r, dates, symbol, permanent);
+  const id = makeId(r, dates.birth);
+  const name = makeName(r, sex);
+  const fields: MacaoCardFields = {
+    ...nameFields(name),
+    ID: id,
+    Birthday: formatCardDate(dates.birth),
+    Sex: sex,
+    FirstIssueDate: formatCardDate(first),
+    CurrentIssueDate: formatCardDate(dates.current),
+    ValidityPeriod: dates.validity,
+    Symbol: symbol,
+    Height: makeHeight(r, sex, dates.ageAtIssue),
+    ResidentType: permanent ? RESIDENT_TYPES[0] : RESIDENT_TYPES[1],
+  };
+
+  const condition = makeCondition(createRandom(seed, index, 2), conditionRate);
+  const card: SpecimenCard = {
+    specimenId: `s${seed}-${String(index).padStart(6, '0')}`,
+    seed,
+    index,
+    fields,
+    warnings: condition ? [CONDITION_WARNINGS[condition]] : [],
+    look: makeLook(createRandom(seed, index, 3), sex, dates.ageAtIssue),
+  };
+  if (condition) card.condition = condition;
+  return card;
+}
+
+/** A holder's dates, in epoch milliseconds (UTC midnights), and the printed validity. */
+interface CardDates {
+  birth: number;
+  /** The current card's issue. */
+  current: number;
+  /** The holder's age at {@link current}. */
+  ageAtIssue: number;
+  /** `DD-MM-YYYY`, or `------` for a permanent card. */
+  validity: string;
+}
+
+function makeDates(r: Random, ref: number, permanent: boolean): CardDates {
   const ageNow = r.int(
     ...r.weighted<[number, number]>([
       [[5, 17], 15],
@@ -183,8 +173,11 @@ export function generateCard(seed: number, index: number, opts: GenerateCardOpti
   const ageAtIssue = yearsBetween(birth, current);
   const validity =
     permanent && ageAtIssue >= 60 ? '------' : formatCardDate(addYears(current, spanFor(ageAtIssue)));
+  return { birth, current, ageAtIssue, validity };
+}
 
-  const symbol = permanent
+function makeSymbol(r: Random, permanent: boolean): MacaoCardFields['Symbol'] {
+  return permanent
     ? r.weighted([
         ['A', 60],
         ['C', 25],
@@ -198,8 +191,14 @@ export function generateCard(seed: number, index: number, opts: GenerateCardOpti
         ['D', 30],
         ['B', 10],
       ] as const);
-  // Macao-born holders got their first card at five or soon after; others when they settled,
-  // and a non-permanent resident's first card is recent.
+}
+
+/**
+ * The first issue: Macao-born holders got their first card at five or soon after; others when
+ * they settled, and a non-permanent resident's first card is recent.
+ */
+function makeFirstIssue(r: Random, dates: CardDates, symbol: string, permanent: boolean): number {
+  const { birth, current } = dates;
   const bornHere = symbol === 'A' || symbol === 'S';
   const earliest = Math.max(
     addYears(birth, 5),
@@ -209,53 +208,21 @@ export function generateCard(seed: number, index: number, opts: GenerateCardOpti
         ? addYears(birth, r.int(5, 35))
         : current - r.int(0, 4 * 365) * DAY_MS,
   );
-  const first =
-    earliest >= current || (!bornHere && r.chance(0.3))
-      ? current
-      : bornHere
-        ? earliest
-        : r.int(earliest / DAY_MS, current / DAY_MS) * DAY_MS;
+  return earliest >= current || (!bornHere && r.chance(0.3))
+    ? current
+    : bornHere
+      ? earliest
+      : r.int(earliest / DAY_MS, current / DAY_MS) * DAY_MS;
+}
 
+/** `NNNNNNN(C)`: the lead digit 1, or 5 and 7 for some holders born before 1978 and 1970. */
+function makeId(r: Random, birth: number): string {
   const birthYear = new Date(birth).getUTCFullYear();
   const lead = birthYear < 1970 && r.chance(0.12) ? '7' : birthYear < 1978 && r.chance(0.3) ? '5' : '1';
-  const id = `${lead}${String(r.int(0, 999_999)).padStart(6, '0')}(${r.int(0, 9)})`;
+  return `${lead}${String(r.int(0, 999_999)).padStart(6, '0')}(${r.int(0, 9)})`;
+}
 
-  const name = makeName(r, sex);
-  const lastCode = encodeTelecode(name.cnLast);
-  const firstCode = encodeTelecode(name.cnFirst);
-  if (lastCode === undefined || firstCode === undefined) {
-    throw new Error(`specimen name ${name.cnLast}${name.cnFirst} has a character without a telecode`);
-  }
-  const fields: MacaoCardFields = {
-    CnLastName: name.cnLast,
-    EnLastName: name.enLast,
-    LastNameCode: lastCode,
-    CnFirstName: name.cnFirst,
-    EnFirstName: name.enFirst,
-    FirstNameCode: firstCode,
-    ID: id,
-    Birthday: formatCardDate(birth),
-    Sex: sex,
-    FirstIssueDate: formatCardDate(first),
-    CurrentIssueDate: formatCardDate(current),
-    ValidityPeriod: validity,
-    Symbol: symbol,
-    Height: makeHeight(r, sex, ageAtIssue),
-    ResidentType: permanent ? RESIDENT_TYPES[0] : RESIDENT_TYPES[1],
-  };
-
-  const rc = createRandom(seed, index, 2);
-  const condition = rc.chance(conditionRate)
-    ? rc.pick(['photocopy', 'blur', 'glare', 'cover'] as const)
-    : undefined;
-  const card: SpecimenCard = {
-    specimenId: `s${seed}-${String(index).padStart(6, '0')}`,
-    seed,
-    index,
-    fields,
-    warnings: condition ? [CONDITION_WARNINGS[condition]] : [],
-    look: makeLook(createRandom(seed, index, 3), sex, ageAtIssue),
-  };
-  if (condition) card.condition = condition;
-  return card;
+/** A visible condition for a `rate` share of cards, from its own stream. */
+function makeCondition(rc: Random, rate: number): CardCondition | undefined {
+  return rc.chance(rate) ? rc.pick(['photocopy', 'blur', 'glare', 'cover'] as const) : undefined;
 }

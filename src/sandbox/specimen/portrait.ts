@@ -9,6 +9,18 @@ export interface Box {
   height: number;
 }
 
+/** The frame and the face's centre and radii, which every part of the portrait is placed by. */
+interface Face {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  cx: number;
+  cy: number;
+  rx: number;
+  ry: number;
+}
+
 /**
  * A simple vector head-and-shoulders in the frame `box`, in the seeded colours of `look`. It is
  * meant to read as "a passport photo" at a glance, not as anyone in particular.
@@ -23,23 +35,37 @@ export function drawPortrait(ctx: SKRSContext2D, box: Box, look: PortraitLook, a
   ctx.fillStyle = look.backdrop;
   ctx.fillRect(x, y, w, h);
 
-  const cx = x + w / 2;
   const rx = (w * look.faceWidth) / 2;
-  const ry = rx * 1.32;
-  const cy = y + h * 0.4;
+  const face: Face = { x, y, w, h, cx: x + w / 2, cy: y + h * 0.4, rx, ry: rx * 1.32 };
+  // Back to front: long hair behind the shoulders, the body, the head, the hair over it, the face.
+  if (look.hairStyle === 'long') drawLongHair(ctx, face, look);
+  drawBody(ctx, face, look);
+  drawHead(ctx, face);
+  drawHair(ctx, face, look);
+  drawFeatures(ctx, face, look);
+  if (look.glasses) drawGlasses(ctx, face);
+  ctx.restore();
+  ctx.save();
+  ctx.strokeStyle = 'rgba(40, 60, 90, 0.45)';
+  ctx.lineWidth = 1.5;
+  ctx.strokeRect(x + 0.75, y + 0.75, w - 1.5, h - 1.5);
+  ctx.restore();
+}
 
-  if (look.hairStyle === 'long') {
-    ctx.fillStyle = look.hair;
-    ctx.beginPath();
-    ctx.roundRect(cx - rx * 1.25, cy - ry * 1.05, rx * 2.5, ry * 2.35, [
-      rx * 1.2,
-      rx * 1.2,
-      rx * 0.3,
-      rx * 0.3,
-    ]);
-    ctx.fill();
-  }
-  // Shoulders and shirt, then a collar opening showing the neck.
+function drawLongHair(ctx: SKRSContext2D, { cx, cy, rx, ry }: Face, look: PortraitLook): void {
+  ctx.fillStyle = look.hair;
+  ctx.beginPath();
+  ctx.roundRect(cx - rx * 1.25, cy - ry * 1.05, rx * 2.5, ry * 2.35, [
+    rx * 1.2,
+    rx * 1.2,
+    rx * 0.3,
+    rx * 0.3,
+  ]);
+  ctx.fill();
+}
+
+/** Shoulders and shirt, then a collar opening showing the neck; leaves the skin colour as fill. */
+function drawBody(ctx: SKRSContext2D, { x, y, w, h, cx, cy, rx, ry }: Face, look: PortraitLook): void {
   ctx.fillStyle = look.shirt;
   ctx.beginPath();
   ctx.moveTo(x - 10, y + h + 10);
@@ -56,8 +82,10 @@ export function drawPortrait(ctx: SKRSContext2D, box: Box, look: PortraitLook, a
   ctx.lineTo(cx - rx * 0.42, y + h * 0.76);
   ctx.closePath();
   ctx.fill();
+}
 
-  // Ears, head.
+/** Ears, head, in the current fill (the skin, from {@link drawBody}). */
+function drawHead(ctx: SKRSContext2D, { cx, cy, rx, ry }: Face): void {
   ctx.beginPath();
   ctx.ellipse(cx - rx * 0.98, cy + ry * 0.05, rx * 0.16, ry * 0.2, 0, 0, Math.PI * 2);
   ctx.ellipse(cx + rx * 0.98, cy + ry * 0.05, rx * 0.16, ry * 0.2, 0, 0, Math.PI * 2);
@@ -65,8 +93,10 @@ export function drawPortrait(ctx: SKRSContext2D, box: Box, look: PortraitLook, a
   ctx.beginPath();
   ctx.ellipse(cx, cy, rx, ry, 0, 0, Math.PI * 2);
   ctx.fill();
+}
 
-  // Hair: the crown, down to the temples, with a fringe curving across the forehead.
+/** The crown, down to the temples, with a fringe curving across the forehead; a bun or a parting. */
+function drawHair(ctx: SKRSContext2D, { cx, cy, rx, ry }: Face, look: PortraitLook): void {
   ctx.fillStyle = look.hair;
   ctx.beginPath();
   ctx.ellipse(cx, cy - ry * 0.22, rx * 1.07, ry * 0.86, 0, Math.PI, Math.PI * 2);
@@ -88,8 +118,10 @@ export function drawPortrait(ctx: SKRSContext2D, box: Box, look: PortraitLook, a
     ctx.closePath();
     ctx.fill();
   }
+}
 
-  // Features.
+/** Eyebrows, eyes, nose, mouth. */
+function drawFeatures(ctx: SKRSContext2D, { cx, cy, rx, ry }: Face, look: PortraitLook): void {
   const eyeY = cy + ry * 0.02;
   ctx.strokeStyle = look.hair;
   ctx.lineWidth = Math.max(2, rx * 0.07);
@@ -118,23 +150,19 @@ export function drawPortrait(ctx: SKRSContext2D, box: Box, look: PortraitLook, a
   ctx.moveTo(cx - rx * 0.28, eyeY + ry * 0.5);
   ctx.quadraticCurveTo(cx, eyeY + ry * 0.58, cx + rx * 0.28, eyeY + ry * 0.5);
   ctx.stroke();
-  if (look.glasses) {
-    ctx.strokeStyle = '#222';
-    ctx.lineWidth = Math.max(2, rx * 0.05);
-    for (const s of [-1, 1]) {
-      ctx.beginPath();
-      ctx.roundRect(cx + s * rx * 0.37 - rx * 0.27, eyeY - ry * 0.13, rx * 0.54, ry * 0.27, rx * 0.08);
-      ctx.stroke();
-    }
+}
+
+function drawGlasses(ctx: SKRSContext2D, { cx, cy, rx, ry }: Face): void {
+  const eyeY = cy + ry * 0.02;
+  ctx.strokeStyle = '#222';
+  ctx.lineWidth = Math.max(2, rx * 0.05);
+  for (const s of [-1, 1]) {
     ctx.beginPath();
-    ctx.moveTo(cx - rx * 0.1, eyeY - ry * 0.03);
-    ctx.lineTo(cx + rx * 0.1, eyeY - ry * 0.03);
+    ctx.roundRect(cx + s * rx * 0.37 - rx * 0.27, eyeY - ry * 0.13, rx * 0.54, ry * 0.27, rx * 0.08);
     ctx.stroke();
   }
-  ctx.restore();
-  ctx.save();
-  ctx.strokeStyle = 'rgba(40, 60, 90, 0.45)';
-  ctx.lineWidth = 1.5;
-  ctx.strokeRect(x + 0.75, y + 0.75, w - 1.5, h - 1.5);
-  ctx.restore();
+  ctx.beginPath();
+  ctx.moveTo(cx - rx * 0.1, eyeY - ry * 0.03);
+  ctx.lineTo(cx + rx * 0.1, eyeY - ry * 0.03);
+  ctx.stroke();
 }

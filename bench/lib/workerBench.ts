@@ -1,0 +1,260 @@
+// What the worker benchmarks (bench/worker-quota.ts, worker-overhead.ts, worker-memory.ts, and
+// bench/worker.ts, which runs the three) stand on. Every service runs in a process of its own, so
+// that a measured worker's CPU and memory are its own (they still share the machine's cores):
+// s3rver (bench/worker-s3.child.ts), the API emulator (`macao-ocr emulator`), PostgreSQL (a fresh
+// database, dropped at the end: `work` uses schema public) and Redis (a fresh queue per run,
+// obliterated after it).
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { addCardJobs, type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../../src/queue.js';
+import { cardQueueKeys, ownKeys } from '../../src/redisKeys.js';
+import { versionId } from '../../src/results/cardVersion.js';
+import type { ResultsStore } from '../../src/results/store.js';
+import { createS3Client } from '../../src/storage/s3.js';
+import { CREDENTIAL, type ServiceEndpoints } from '../../test/support/pipeline.js';
+import { type EmulatorProcess, spawnEmulator, TSX } from '../../test/support/processes.js';
+import { createDatabase, openTestStore } from '../../test/support/store.js';
+import { fmt, runNodeChild } from '../lib.js';
+import type { CardChildArgs, CardChildResult } from '../worker-card.child.js';
+import { startServiceChild, stopAllChildren, track } from './processes.js';
+import { REPO_ROOT, transpileForChildren } from './transpile.js';
+
+/** The one bucket every worker benchmark uploads to. */
+export const BUCKET = 'bench-worker';
+
+/** Flags every worker benchmark takes (`parseArgs` options). */
+export const SERVICE_OPTIONS = {
+  'database-url': {
+    type: 'string',
+    default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  },
+  'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+} as const;
+/** Extra node flags for the measured children of the overhead and memory benchmarks, e.g. `--cpu-prof`. */
+export const CHILD_OPTIONS = { 'child-node-flags': { type: 'string', default: '' } } as const;
+
+export interface WorkerBench {
+  /** A temporary directory, removed at the end: s3rver's objects, the children's logs, the build. */
+  root: string;
+  redisUrl: string;
+  redis: Redis;
+  /** The fresh database, schema public. */
+  databaseUrl: string;
+  store: ResultsStore;
+  s3: S3Client;
+  s3Service: { endpoint: string; accessKeyId: string; secretAccessKey: string; proc: ChildProcess };
+  emulator: EmulatorProcess & {
+    reset(): Promise<void>;
+    /** `POST /_emulator/config`: limit, latency, faults, download limit. */
+    configure(options: Record<string, unknown>): Promise<void>;
+  };
+  /** src/ and bench/ transpiled to plain JavaScript (on first use), for the measured children. */
+  build(): string;
+  childNodeFlags: string[];
+}
+
+/** Where a `macao-ocr work` process on `queueName` finds this bench's services. */
+export function endpoints(ctx: WorkerBench, queueName: string): ServiceEndpoints {
+  const { proc: _, ...s3 } = ctx.s3Service;
+  return {
+    redisUrl: ctx.redisUrl,
+    queueName,
+    store: { databaseUrl: ctx.databaseUrl },
+    emulatorUrl: ctx.emulator.url,
+    credential: CREDENTIAL,
+    s3,
+  };
+}
+
+/** A fresh queue name on the shared Redis; obliterated (with its rate key) by {@link dropQueue}. */
+export function newQueue(ctx: WorkerBench): Queue<CardJobData> {
+  return new Queue<CardJobData>(`bench-worker-${randomBytes(5).toString('hex')}`, {
+    connection: ctx.redis,
+    prefix: DEFAULT_QUEUE_PREFIX,
+  });
+}
+
+export async function dropQueue(ctx: WorkerBench, queue: Queue<CardJobData>): Promise<void> {
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await ctx.redis.del(...ownKeys(cardQueueKeys(queue)));
+  await queue.close();
+}
+
+/** An object in the bucket, as listed. */
+export interface BenchObject {
+  key: string;
+  etag: string;
+  bytes: number;
+}
+
+/**
+ * Queues `n` card jobs the way enqueueRun writes them (a run, pending card rows first, then the
+ * jobs with the default job options and the version id as job id), cycling over `objects`: each
+ * job has a version id of its own but names an existing object. For benchmarks that do not
+ * measure the listing, where thousands of distinct uploads would only cost time.
+ */
+export async function queueCopies(
+  ctx: WorkerBench,
+  queue: Queue<CardJobData>,
+  objects: BenchObject[],
+  n: number,
+): Promise<string> {
+  const runId = (await ctx.store.createRun({ sources: [`s3://${BUCKET}/bench-copies`] })).id;
+  const cards = Array.from({ length: n }, (_, i) => {
+    const o = objects[i % objects.length]!;
+    // The queue name keeps ids apart between runs: the ledger would skip a recognized id.
+    const id = versionId({ bucket: BUCKET, frontKey: `${o.key}#${queue.name}#${i}`, frontEtag: o.etag });
+    return { versionId: id, bucket: BUCKET, frontKey: o.key, frontEtag: o.etag, sizeBytes: o.bytes };
+  });
+  await ctx.store.recordSeen(runId, cards);
+  await addCardJobs(queue, runId, cards);
+  await ctx.store.setRunState(runId, 'running');
+  return runId;
+}
+
+/** Runs a transpiled bench child with plain node (and --child-node-flags); its last JSON line. */
+export function runBuilt<T>(ctx: WorkerBench, script: string, arg: unknown): Promise<T> {
+  return runNodeChild<T>(join(ctx.build(), 'bench', script), [JSON.stringify(arg)], {}, ctx.childNodeFlags);
+}
+
+/**
+ * One measured card worker (bench/worker-card.child.ts) on this run's services and `queue`, with
+ * no rate limit in effect (`--qps 100000`: the limiter still runs, one Redis script per call).
+ */
+export function runCardChild(
+  ctx: WorkerBench,
+  queue: Queue<CardJobData>,
+  imageMode: 'url' | 'base64',
+  run: Pick<CardChildArgs, 'concurrency' | 'expected' | 'logFile' | 'timeoutMs' | 'byteBudgetBytes'>,
+): Promise<CardChildResult> {
+  const { proc: _, ...s3 } = ctx.s3Service;
+  const a: CardChildArgs = {
+    redisUrl: ctx.redisUrl,
+    queueName: queue.name,
+    databaseUrl: ctx.databaseUrl,
+    s3,
+    ocrEndpoint: ctx.emulator.url,
+    ...CREDENTIAL,
+    qps: 100_000,
+    imageMode,
+    ...run,
+  };
+  return runBuilt<CardChildResult>(ctx, 'worker-card.child.js', a);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT MET');
+export const joinCounts = (counts: Record<string, number>): string =>
+  Object.entries(counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+
+/** Whether the module of `metaUrl` is the script this process was started for, not an import. */
+export function isMain(metaUrl: string): boolean {
+  return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(metaUrl);
+}
+
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/**
+ * Starts the services, runs `sections` in order (each prints its own table and bars), and
+ * removes everything it made (services, database, temporary directory, queues), also on SIGINT.
+ */
+export async function runWorkerBench(
+  flags: {
+    'database-url'?: string | undefined;
+    'redis-url'?: string | undefined;
+    'child-node-flags'?: string | undefined;
+  },
+  sections: [name: string, run: (ctx: WorkerBench) => Promise<void>][],
+): Promise<void> {
+  const redisUrl = flags['redis-url'] ?? SERVICE_OPTIONS['redis-url'].default;
+  const redis = createRedis(redisUrl, { lazyConnect: true });
+  await redis.connect().catch((e: unknown) => {
+    throw new Error(`no Redis at ${redisUrl} (set --redis-url or REDIS_URL): ${(e as Error).message}`);
+  });
+  const db = await createDatabase(
+    flags['database-url'] ?? SERVICE_OPTIONS['database-url'].default,
+    'bench_worker',
+  );
+  const root = mkdtempSync(join(tmpdir(), 'macao-ocr-bench-worker-'));
+  const t0 = performance.now();
+  let closeStore: (() => Promise<void>) | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      await closeStore?.().catch(() => undefined);
+      await stopAllChildren();
+      await db.drop().catch(() => undefined);
+      redis.disconnect();
+      rmSync(root, { recursive: true, force: true });
+    })());
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    mkdirSync(join(root, 's3'));
+    const s3Service = await startServiceChild<WorkerBench['s3Service']>(
+      ['--openssl-legacy-provider', '--import', TSX],
+      join(REPO_ROOT, 'bench', 'worker-s3.child.ts'),
+      [join(root, 's3'), BUCKET],
+      { cwd: REPO_ROOT },
+    );
+    const emu = await spawnEmulator(CREDENTIAL, ['--seed', '5']);
+    track(emu.child);
+    const control = async (path: 'reset' | 'config', body: unknown = {}): Promise<void> => {
+      const res = await fetch(`${emu.url}/_emulator/${path}`, { method: 'POST', body: JSON.stringify(body) });
+      if (!res.ok) throw new Error(`emulator ${path}: HTTP ${res.status} ${await res.text()}`);
+    };
+    const opened = await openTestStore('postgres', db.url, 'public');
+    closeStore = opened.cleanup;
+    let build: string | undefined;
+    const ctx: WorkerBench = {
+      root,
+      redisUrl,
+      redis,
+      databaseUrl: db.url,
+      store: opened.store,
+      s3: createS3Client({
+        endpoint: s3Service.endpoint,
+        forcePathStyle: true,
+        credentials: { accessKeyId: s3Service.accessKeyId, secretAccessKey: s3Service.secretAccessKey },
+      }),
+      s3Service,
+      emulator: { ...emu, reset: () => control('reset'), configure: (o) => control('config', o) },
+      build: () => {
+        if (!build) {
+          build = join(root, 'js');
+          transpileForChildren(build);
+        }
+        return build;
+      },
+      childNodeFlags: (flags['child-node-flags'] ?? '').split(' ').filter(Boolean),
+    };
+    console.log(
+      `worker bench: ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores, load average ${load()}; results store PostgreSQL (database ${db.name}), Redis ${redisUrl}`,
+    );
+    for (const [name, run] of sections) {
+      const s0 = performance.now();
+      await run(ctx);
+      console.log(`  (${name}: ${fmt((performance.now() - s0) / 1000)} s; load average now ${load()})`);
+    }
+    ctx.s3.destroy();
+    console.log(`\ntotal ${fmt((performance.now() - t0) / 1000)} s`);
+  } finally {
+    await cleanup();
+  }
+}

@@ -1,0 +1,155 @@
+import { addCardJobs } from '../queue.js';
+import { cardQueueKeys } from '../redisKeys.js';
+import { versionId } from '../results/cardVersion.js';
+import type { Outcome, SeenCard } from '../results/types.js';
+import type { ListedObject } from '../storage/objects.js';
+import type { EnqueueCounts, EnqueueOptions } from './enqueueRun.js';
+import { classifyObject } from './filter.js';
+import type { Paired, Pairer } from './pairing.js';
+
+/** What one enqueue carries from page to page: its options, its running counts and its run. */
+export interface EnqueueContext {
+  opts: EnqueueOptions;
+  counts: EnqueueCounts;
+  /** Undefined in a dry run: nothing is written. */
+  runId: string | undefined;
+}
+
+/** Cards decided against the ledger and the queue at once: one query and one pipeline each. */
+const SETTLE_BATCH = 1000;
+
+const LEDGER_SKIP: Record<Outcome, string> = {
+  recognized: 'already-recognized',
+  rejected: 'already-rejected',
+  failed: 'already-failed',
+  skipped: 'already-skipped',
+};
+
+/** Adds `n` to the count of objects skipped for `reason`. */
+export function countSkip(counts: EnqueueCounts, reason: string, n = 1): void {
+  counts.skipped[reason] = (counts.skipped[reason] ?? 0) + n;
+}
+
+/**
+ * Classifies one listing page (or the heads of a manifest), feeds the images to `pairer`, settles
+ * what it decided, then reports progress.
+ */
+export async function consumePage(ctx: EnqueueContext, pairer: Pairer, page: ListedObject[]): Promise<void> {
+  const { opts, counts } = ctx;
+  const decided: Paired[] = [];
+  const fileSkips: SeenCard[] = [];
+  for (const obj of page) {
+    const c = classifyObject(obj, { since: opts.since, until: opts.until });
+    if (c.kind === 'out-of-range') continue;
+    counts.found++;
+    if (c.kind === 'skip') {
+      countSkip(counts, c.reason);
+      fileSkips.push(seenOf(obj, undefined, c.reason));
+    } else decided.push(...pairer.push(obj));
+  }
+  await settle(ctx, decided, fileSkips);
+  opts.onProgress?.({ ...counts, skipped: { ...counts.skipped } });
+}
+
+/**
+ * Decides paired items against the ledger and the queue, then writes and queues them,
+ * {@link SETTLE_BATCH} at a time. The skipped files' rows go with the first batch; an empty
+ * `items` still writes them.
+ */
+export async function settle(ctx: EnqueueContext, items: Paired[], fileSkips: SeenCard[]): Promise<void> {
+  for (let i = 0; i < Math.max(items.length, 1); i += SETTLE_BATCH) {
+    await settleBatch(ctx, items.slice(i, i + SETTLE_BATCH), i === 0 ? fileSkips : []);
+  }
+}
+
+async function settleBatch(ctx: EnqueueContext, items: Paired[], fileSkips: SeenCard[]): Promise<void> {
+  const { opts, counts, runId } = ctx;
+  const rows: SeenCard[] = [...fileSkips];
+  const cards = collectCards(counts, items, rows);
+  const toQueue = await cardsToQueue(ctx, cards);
+  if (opts.dryRun || !runId) {
+    for (const c of toQueue) opts.onWouldEnqueue?.(c);
+    counts.enqueued += toQueue.length;
+    return;
+  }
+  // Rows first, jobs second: a job must never finish before its pending row is written, or
+  // the pending mark would land on top of the outcome.
+  await opts.store.recordSeen(runId, [...rows, ...toQueue]);
+  await addCardJobs(opts.queue, runId, toQueue, {
+    reprocess: opts.reprocess !== undefined,
+    jobOptions: opts.jobOptions,
+    perCall: opts.chunkSize,
+    onAdded: (n) => {
+      counts.enqueued += n;
+    },
+  });
+}
+
+/** The card versions among `items`, counted; the pairer's skips are counted and added to `rows`. */
+function collectCards(counts: EnqueueCounts, items: Paired[], rows: SeenCard[]): SeenCard[] {
+  const cards: SeenCard[] = [];
+  for (const it of items) {
+    if (it.kind === 'skip') {
+      rows.push(seenOf(it.object, undefined, it.reason));
+      countSkip(counts, it.reason);
+      continue;
+    }
+    counts.cards++;
+    if (it.back) counts.paired++;
+    cards.push(seenOf(it.front, it.back));
+  }
+  return cards;
+}
+
+/** The cards neither still queued nor settled by the ledger (unless reprocessed); the rest counted as skips. */
+async function cardsToQueue(ctx: EnqueueContext, cards: SeenCard[]): Promise<SeenCard[]> {
+  const { opts, counts } = ctx;
+  const ids = cards.map((c) => c.versionId);
+  const [outcomes, queued] = await Promise.all([opts.store.outcomesOf(ids), jobsExisting(opts, ids)]);
+  const toQueue: SeenCard[] = [];
+  for (const c of cards) {
+    const outcome = outcomes.get(c.versionId) ?? null;
+    if (queued.has(c.versionId)) countSkip(counts, 'already-queued');
+    else if (outcome === null || outcome === 'skipped' || reprocesses(opts.reprocess, outcome))
+      toQueue.push(c);
+    else countSkip(counts, LEDGER_SKIP[outcome]);
+  }
+  return toQueue;
+}
+
+function reprocesses(reprocess: EnqueueOptions['reprocess'], outcome: Outcome): boolean {
+  return reprocess === 'all' || reprocess === outcome;
+}
+
+/** The ledger row of a card version (front with its back, if any), or of a skipped object. */
+export function seenOf(front: ListedObject, back: ListedObject | undefined, skipReason?: string): SeenCard {
+  const v = {
+    bucket: front.bucket,
+    frontKey: front.key,
+    frontEtag: front.etag,
+    backKey: back?.key,
+    backEtag: back?.etag,
+  };
+  return {
+    ...v,
+    versionId: versionId(v),
+    sizeBytes: front.size + (back?.size ?? 0),
+    lastModified: front.lastModified,
+    skipReason,
+  };
+}
+
+/** Which of these job ids still exist in the queue (waiting, active, delayed, failed): one round trip. */
+async function jobsExisting(opts: EnqueueOptions, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const pipeline = opts.redis.pipeline();
+  const keys = cardQueueKeys(opts.queue);
+  for (const id of ids) pipeline.exists(keys.job(id));
+  const res = (await pipeline.exec()) ?? [];
+  const out = new Set<string>();
+  res.forEach(([err, n], i) => {
+    if (err) throw err;
+    if (n === 1) out.add(ids[i]!);
+  });
+  return out;
+}

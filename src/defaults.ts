@@ -30,4 +30,6 @@ export const DEFAULTS = {
   dataDir: '.macao-ocr',
   /** The object store's region. */
   awsRegion: 'us-east-1',
+  /** Bytes of images a worker process holds at once in `base64` mode. */
+  byteBudgetBytes: 256 * 1024 * 1024,
 } as const;

@@ -128,8 +128,8 @@ describe('images', () => {
   });
 
   it('refuses a truncated JPEG or PNG every time, even among many decodes at once', async () => {
-    // sharp/libvips loses a truncated JPEG's error now and then when many decodes run at once
-    // (found by the chaos tests); the emulator checks the end marker as well.
+    // sharp/libvips loses a truncated JPEG's error now and then when many decodes run at once;
+    // the emulator checks the end marker as well.
     const png = await specimenImage(truth(), { format: 'png' });
     const cutPng = png.subarray(0, png.length - 20);
     let truncatedAccepted = 0;

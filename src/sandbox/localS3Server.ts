@@ -16,7 +16,7 @@ export interface LocalS3Server {
  * Starts s3rver on a free loopback port with a fresh directory (its default is a shared /tmp
  * folder) and the buckets given (names of 3 characters or more: s3rver refuses shorter ones).
  * Listing more than one page needs the hosting process to run with
- * `--openssl-legacy-provider`: s3rver makes continuation tokens with DES (STACK.md).
+ * `--openssl-legacy-provider`: s3rver makes continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider.
  */
 export async function startLocalS3Server(
   opts: { buckets?: string[]; directory?: string } = {},

@@ -1,4 +1,5 @@
 import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DEFAULTS } from '../defaults.js';
 
 /** Options of {@link createS3Client}; see `Config.s3`. */
 export interface S3Options {
@@ -18,14 +19,14 @@ export interface S3Options {
  * An S3 client for AWS S3, Tencent COS, MinIO and s3rver. With a custom endpoint the checksums
  * are only computed when an operation requires them: the SDK's default sends streamed bodies
  * `aws-chunked`, which s3rver (and some S3-compatible servers) store with the chunk framing in
- * the object: wrong bytes, wrong ETag, and no error (STACK.md).
+ * the object: wrong bytes, wrong ETag, and no error.
  */
 export function createS3Client(opts: S3Options = {}): S3Client {
   // The SDK warns on Node 20 that *future* releases will need Node 22; this project pins a
-  // release that supports Node 20 (STACK.md), so the warning only adds noise to every command.
+  // release that supports Node 20, so the warning only adds noise to every command.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config: S3ClientConfig = {
-    region: opts.region ?? 'us-east-1',
+    region: opts.region ?? DEFAULTS.awsRegion,
     forcePathStyle: opts.forcePathStyle ?? false,
     maxAttempts: opts.maxAttempts ?? 3,
   };

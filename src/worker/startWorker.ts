@@ -175,7 +175,7 @@ function cardContext(
     store: opts.store,
     client: opts.client,
     limiter,
-    budget: new ByteBudget(opts.byteBudgetBytes ?? 256 * 1024 * 1024),
+    budget: new ByteBudget(opts.byteBudgetBytes ?? DEFAULTS.byteBudgetBytes),
     breaker: new CircuitBreaker({ queue, redis, store: opts.store, limiter, logger: log }),
     logger: log,
     imageMode: opts.imageMode,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * The error codes the emulator answers, each with a short English message in the manner of the
- * real service's. Codes are the provider's (FACTS.md §2 and the API page); messages are ours.
+ * real service's. Codes are the provider's (docs/error-codes.md); messages are ours.
  */
 export const ERROR_MESSAGES = {
   'AuthFailure.InvalidAuthorization': 'The Authorization header is invalid.',

@@ -32,8 +32,8 @@ export async function decodeImage(bytes: Buffer, side: 'front' | 'back'): Promis
   if (meta.format === 'gif') throw failed('GIF is not supported');
   if (meta.format !== 'jpeg' && meta.format !== 'png') throw failed('only PNG and JPEG are supported');
   // The pixel decode below does not always catch a truncated image: with many decodes at once,
-  // sharp/libvips sometimes loses a truncated JPEG's error (13 of 150 under load here, found by
-  // the chaos tests: a truncated scan was "recognized"). The end marker is checked first.
+  // sharp/libvips sometimes loses a truncated JPEG's error (13 of 150 under load here), and a
+  // truncated scan would be "recognized". The end marker is checked first.
   if (!hasEndMarker(bytes, meta.format)) throw failed('premature end of image');
   try {
     await sharp(bytes).stats();

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 
 /**
- * TC3-HMAC-SHA256, Tencent Cloud API 3.0's request signature (FACTS.md §1), written from the
+ * TC3-HMAC-SHA256, Tencent Cloud API 3.0's request signature (docs/tencent-api.md), written from the
  * published description rather than borrowed from the SDK, so that the emulator checks the SDK
  * instead of agreeing with it by construction. The signing half serves tests and tools that
  * speak to the emulator without the SDK.

@@ -1,6 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CardVersion } from './results/cardVersion.js';
+import { ATTEMPT_BACKOFF, CARD_BACKOFF_TYPE } from './worker/backoff.js';
 
 /**
  * What producer and workers agree on: the queue, its keys, the job payload and default options.
@@ -37,14 +38,15 @@ export const CARD_JOB_NAME = 'card';
 export const CARD_JOBS_PER_CALL = 1000;
 
 /**
- * Default job options. Attempts with exponential backoff carry a card across an outage of about
- * 20 minutes (10 s, 20 s, ... 640 s); p-retry handles the short blips inside one attempt. Finished
+ * Default job options. Attempts with exponential backoff, jittered and capped (worker/backoff.ts),
+ * carry a card across an outage of 10-20 minutes; p-retry handles the short blips inside one
+ * attempt. Finished
  * jobs leave Redis: the results store, not Redis, remembers what was done, so Redis memory stays
  * bounded whatever the backlog (a few failed jobs are kept a day for the dashboard).
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
-  backoff: { type: 'exponential', delay: 10_000 },
+  backoff: { type: CARD_BACKOFF_TYPE, delay: ATTEMPT_BACKOFF.baseMs },
   removeOnComplete: true,
   removeOnFail: { age: 24 * 3600, count: 1000 },
 };

@@ -1,3 +1,4 @@
+import { ACCOUNT_CONDITIONS } from './card/fields.js';
 import { cardQueueKeys } from './redisKeys.js';
 import type { QueueServices } from './services.js';
 import { pauseReason } from './worker/circuitBreaker.js';
@@ -22,6 +23,8 @@ export interface StatusJson {
   pausedReason: string | null;
   cardsPerSecond: number | null;
   etaSeconds: number | null;
+  /** What the API said of the account during the run, e.g. `-9109: the card-warning service is not enabled ...`. */
+  accountConditions: string[];
 }
 
 export async function loadStatus(s: QueueServices, runId: string): Promise<StatusJson> {
@@ -57,6 +60,7 @@ export async function loadStatus(s: QueueServices, runId: string): Promise<Statu
     paused,
     pausedReason: reason ? `${reason.code}: ${reason.hint}` : (summary.pausedReason ?? null),
     cardsPerSecond: rate === null ? null : Math.round(rate * 100) / 100,
+    accountConditions: summary.accountConditions.map((code) => `${code}: ${ACCOUNT_CONDITIONS[code] ?? ''}`),
     etaSeconds:
       rate && summary.counts.pending > 0
         ? Math.ceil(summary.counts.pending / rate)
@@ -73,5 +77,6 @@ export function formatStatus(st: StatusJson): string {
     `  queue      waiting ${c.waiting}  active ${c.active}  delayed ${c.delayed}`,
     `  outcomes   recognized ${c.recognized}  rejected ${c.rejected}  failed ${c.failed}  skipped ${c.skipped}  pending ${st.pending}`,
     `  rate       ${st.effectiveQps} req/s allowed now; ${st.cardsPerSecond ?? '-'} cards/s finished; ETA ${st.etaSeconds === null ? '-' : `${st.etaSeconds} s`}`,
+    ...st.accountConditions.map((a) => `  account    ${a}`),
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkAttributes, checkCard, checkDates, checkIdNumber, checkTelecode } from '../src/card/checks.js';
-import { type MacaoCardFields, nameWarnings } from '../src/card/fields.js';
+import { accountConditionsOf, type MacaoCardFields, nameWarnings } from '../src/card/fields.js';
 
 const TODAY = '2026-11-29';
 const codes = (f: { code: string }[]) => f.map((x) => x.code);
@@ -46,13 +46,8 @@ describe('card checks', () => {
       Height: '1.64',
     };
     const found = codes(checkCard(example, { today: TODAY }));
-    expect(found).toEqual([
-      'id-masked',
-      'card-expired',
-      'resident-type-unknown',
-      'telecode-without-name',
-      'telecode-masked',
-    ]);
+    // It has no ResidentType: the provider may leave it out, so that is no finding.
+    expect(found).toEqual(['id-masked', 'card-expired', 'telecode-without-name', 'telecode-masked']);
     expect(found).not.toContain('telecode-mismatch');
   });
 
@@ -135,16 +130,24 @@ describe('card checks', () => {
     }
   });
 
-  it('names the warning codes of this action and keeps unknown ones as numbers', () => {
-    expect(nameWarnings([-9101, -9102, -9103, -9104, -9107, -9108, -9109, -9105])).toEqual([
+  it('names the warning codes of this action, keeps unknown ones as numbers, and leaves -9109 to the account', () => {
+    const codes = [-9101, -9102, -9103, -9104, -9107, -9108, -9109, -9105];
+    expect(nameWarnings(codes)).toEqual([
       { code: -9101, name: 'covered' },
       { code: -9102, name: 'photocopy' },
       { code: -9103, name: 'photographed-screen' },
       { code: -9104, name: 'tampered' },
       { code: -9107, name: 'reflective' },
       { code: -9108, name: 'blurry' },
-      { code: -9109, name: 'warning-service-not-enabled' },
       { code: -9105, name: 'unknown' },
     ]);
+    expect(accountConditionsOf(codes)).toEqual([-9109]);
+  });
+
+  it('a ResidentType is checked when present, and absent is no finding', () => {
+    expect(codes(checkAttributes({ Sex: 'F', Symbol: 'A', Height: '1.60' }))).toEqual([]);
+    expect(
+      codes(checkAttributes({ Sex: 'F', Symbol: 'A', Height: '1.60', ResidentType: 'Tourist' })),
+    ).toEqual(['resident-type-unknown']);
   });
 });

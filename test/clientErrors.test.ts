@@ -101,12 +101,12 @@ describe('our client against the emulator: every error code, by a real condition
     ],
     [
       'InvalidParameter.ConfigFormatError',
-      'reject',
+      'fatal',
       wire(() => ({ ImageBase64: card, Config: '{RetImage: portrait' })),
     ],
     [
       'InvalidParameterValue.InvalidParameterValueLimit',
-      'reject',
+      'fatal',
       wire(() => ({ ImageBase64: card, Config: '{"RetImage":"everything"}' })),
     ],
     [
@@ -114,7 +114,7 @@ describe('our client against the emulator: every error code, by a real condition
       'reject',
       () => client.recognize({ front: { url: `${images.url}/big` } }),
     ],
-    ['MissingParameter', 'reject', wire(() => ({}))],
+    ['MissingParameter', 'fatal', wire(() => ({}))],
     [
       'RequestSizeLimitExceeded',
       'reject',

@@ -62,6 +62,10 @@ const ROWS: Row[] = [
   ['LimitExceeded.TooLargeFileError', { mode: 'downscaled' }, 'reject'],
   ['RequestSizeLimitExceeded', { mode: 'base64' }, 'downscale'],
   ['RequestSizeLimitExceeded', { mode: 'downscaled', quickRetryLeft: true }, 'reject'],
+  ['FailedOperation.ImageSizeTooLarge', { mode: 'url' }, 'downscale'],
+  ['FailedOperation.ImageSizeTooLarge', { mode: 'downscaled' }, 'reject'],
+  ['ResourceUnavailable.ImageDownloadError', { mode: 'url' }, 'inline'],
+  ['ResourceUnavailable.ImageDownloadError', { mode: 'base64' }, 'retryLater'],
   // throttle: no attempt spent, whatever the attempt.
   ['RequestLimitExceeded', {}, 'throttle'],
   ['RequestLimitExceeded', { quickRetryLeft: true, attempt: 8 }, 'throttle'],
@@ -72,6 +76,17 @@ const ROWS: Row[] = [
   ['AuthFailure.SignatureFailure', { quickRetryLeft: true }, 'pause'],
   ['AuthFailure.SomethingNew', { attempt: 8 }, 'pause'],
   ['FailedOperation.UnOpenError', {}, 'pause'],
+  // Codes about our request, our account or the endpoint answer every card alike: pause, never reject.
+  ['InvalidParameter.ConfigFormatError', {}, 'pause'],
+  ['InvalidParameterValue.InvalidParameterValueLimit', { quickRetryLeft: true }, 'pause'],
+  ['MissingParameter', {}, 'pause'],
+  ['UnknownParameter', {}, 'pause'],
+  ['ActionOffline', {}, 'pause'],
+  ['UnauthorizedOperation', { attempt: 8 }, 'pause'],
+  ['IpNotInWhitelist', {}, 'pause'],
+  ['AuthFailure', {}, 'pause'],
+  ['ResourcesSoldOut', {}, 'pause'],
+  ['InvalidParameter.SomethingNew', {}, 'pause'],
   // reject: never again, even on the first attempt.
   ['FailedOperation.ImageNoSpecifiedCard', { quickRetryLeft: true }, 'reject'],
   ['FailedOperation.EmptyImageError', {}, 'reject'],
@@ -101,16 +116,24 @@ describe('decide: what becomes of a failed card', () => {
 
   it('takes the rule it is given, not the table’s, for the action', () => {
     const facts = { ...BASE, code: 'FailedOperation.OcrFailed' };
-    expect(decide({ ...facts, rule: { action: 'reject', hint: '' } })).toBe('reject');
-    expect(decide({ ...facts, rule: { action: 'retry', hint: '', maxTries: 3 }, attempt: 3 })).toBe('fail');
-    expect(decide({ ...facts, rule: { action: 'fatal', hint: '' }, quickRetryLeft: true })).toBe('pause');
+    const rule = { meaning: '', hint: '', billing: 'unknown', source: 'action' } as const;
+    expect(decide({ ...facts, rule: { ...rule, action: 'reject' } })).toBe('reject');
+    expect(decide({ ...facts, rule: { ...rule, action: 'retry', maxTries: 3 }, attempt: 3 })).toBe('fail');
+    expect(decide({ ...facts, rule: { ...rule, action: 'fatal' }, quickRetryLeft: true })).toBe('pause');
   });
 
   it('ends the attempt of a card still too large once downscaled rejected, whatever the rule says', () => {
     const tooLarge = {
       ...BASE,
       code: 'RequestSizeLimitExceeded',
-      rule: { action: 'retry', hint: '' },
+      rule: {
+        action: 'retry',
+        fallback: 'downscale',
+        meaning: '',
+        hint: '',
+        billing: 'unknown',
+        source: 'common',
+      },
     } as const;
     expect(decide({ ...tooLarge, mode: 'downscaled' })).toBe('reject');
     expect(decide({ ...tooLarge, mode: 'downscaled', attempt: 8 })).toBe('reject');

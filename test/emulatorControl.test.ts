@@ -2,8 +2,10 @@ import http from 'node:http';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/log.js';
+import { ERROR_ACTIONS } from '../src/ocr/errorActions.js';
 import { OCR_ACTION, OCR_VERSION } from '../src/ocr/types.js';
 import { type EmulatorHandle, startEmulator } from '../src/sandbox/emulator/emulatorServer.js';
+import { ERROR_MESSAGES } from '../src/sandbox/emulator/errors.js';
 import { type FaultKind, resolveOptions } from '../src/sandbox/emulator/options.js';
 import { parseCredentials, parseFaults, parseLatency } from '../src/sandbox/emulator/parseFlags.js';
 import {
@@ -51,13 +53,16 @@ beforeEach(() => {
 });
 
 describe('service-level checks', () => {
-  it('answers only POST, with the envelope and a RequestId', async () => {
-    const res = await fetch(`${emulator.url}/`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('application/json');
-    const json = (await res.json()) as { Response: { Error: { Code: string }; RequestId: string } };
+  it('answers only POST and GET, with the envelope and a RequestId', async () => {
+    const put = await fetch(`${emulator.url}/`, { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(200);
+    expect(put.headers.get('content-type')).toBe('application/json');
+    const json = (await put.json()) as { Response: { Error: { Code: string }; RequestId: string } };
     expect(json.Response.Error.Code).toBe('UnsupportedOperation');
     expect(json.Response.RequestId).toBeTruthy();
+    // An unsigned GET is a GET the service would look at: its signature is what is wrong.
+    const get = (await (await fetch(`${emulator.url}/`)).json()) as { Response: { Error: { Code: string } } };
+    expect(get.Response.Error.Code).toBe('AuthFailure.InvalidAuthorization');
   });
 
   it('a body over maxBodyBytes is RequestSizeLimitExceeded, before the signature is looked at', async () => {
@@ -126,6 +131,34 @@ describe('faults', () => {
   it.each(apiFaults)('%s at rate 1 answers that code', async (kind) => {
     emulator.configure({ faults: { [kind]: 1 } });
     expect(codeOf(await signedCall(emulator.url, body))).toBe(kind);
+  });
+
+  it("injects any provider code of the error table, in the provider's error shape", async () => {
+    const providers = Object.entries(ERROR_ACTIONS).filter(
+      ([, r]) => r.source !== 'client' && r.source !== 'ours',
+    );
+    expect(providers.length).toBeGreaterThan(70);
+    for (const [code, rule] of providers) {
+      emulator.configure({ faults: { [code]: 1 } });
+      const answer = await signedCall(emulator.url, body);
+      expect(answer.status, code).toBe(200);
+      expect(answer.json.Response.Error?.Code).toBe(code);
+      expect(answer.json.Response.Error?.Message.length, code).toBeGreaterThan(10);
+      expect(answer.json.Response.RequestId).toMatch(/^[0-9a-f-]{36}$/);
+      if (!(code in ERROR_MESSAGES)) expect(answer.json.Response.Error?.Message).toBe(rule.meaning);
+    }
+    // The same codes by flag and by the control endpoint; our own codes are not the provider's.
+    expect(parseFaults('ActionOffline=0.5,UnauthorizedOperation=0.5')).toEqual({
+      ActionOffline: 0.5,
+      UnauthorizedOperation: 0.5,
+    });
+    expect(() => parseFaults('Worker.Error=1')).toThrow('unknown fault `Worker.Error`');
+    const res = await fetch(`${emulator.url}/_emulator/config`, {
+      method: 'POST',
+      body: JSON.stringify({ faults: { 'FailedOperation.ImageSizeTooLarge': 1 } }),
+    });
+    expect(res.status).toBe(200);
+    expect(codeOf(await signedCall(emulator.url, body))).toBe('FailedOperation.ImageSizeTooLarge');
   });
 
   it('http502 answers a gateway HTML page, which the SDK sees as httpCode 502', async () => {
@@ -267,7 +300,9 @@ describe('option and flag parsing', () => {
   });
 
   it('says what is wrong, without echoing secrets', () => {
-    expect(() => parseFaults('Boom=0.1')).toThrow(/unknown fault `Boom`; known: .*InternalError/);
+    expect(() => parseFaults('Boom=0.1')).toThrow(
+      '--faults: unknown fault `Boom`: give a provider error code (docs/api-errors.md), http502 or drop',
+    );
     expect(() => parseFaults('InternalError=2')).toThrow(
       '--faults: the rate of InternalError must be a number from 0 to 1, got `2`',
     );

@@ -214,14 +214,14 @@ describe('images', () => {
     expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 240, 300]);
   });
 
-  it('RetImage preprocess is the whole image re-encoded as JPEG', async () => {
+  it('RetImage preprocess, asked in the API page’s example, answers no image, as that example does', async () => {
     const png = await specimenImage(truth(), { format: 'png' });
     const res = await signedCall(emulator.url, {
       ImageBase64: b64(png),
       Config: '{"RetImage":"preprocess"}',
     });
-    const meta = await sharp(Buffer.from(String(res.json.Response.RetImage), 'base64')).metadata();
-    expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 640, 400]);
+    expect(codeOf(res)).toBe('OK');
+    expect(res.json.Response.RetImage).toBe('');
   });
 });
 
@@ -239,6 +239,25 @@ describe('downloads', () => {
     ['over 7 MB, streamed without a length', '/big-streamed.jpg', 'LimitExceeded.TooLargeFileError'],
   ])('%s', async (_name, path, code) => {
     await expectCode({ ImageUrl: images.url(path) }, code);
+  });
+
+  it('the back’s download is held to 7 MB after Base64, the front’s to 7 MB of bytes, as the page words them', async () => {
+    // A limit just over the front's bytes: the same bytes as a back pass three quarters of it.
+    emulator.configure({ maxImageBytes: front.length + 16 });
+    try {
+      await expectCode({ ImageUrl: images.url('/front.jpg') }, 'OK');
+      await expectCode(
+        { ImageUrl: images.url('/front.jpg'), BackImageUrl: images.url('/front.jpg') },
+        'LimitExceeded.TooLargeFileError',
+      );
+      emulator.configure({ maxImageBytes: Math.ceil((back.length * 4) / 3) + 16 });
+      await expectCode(
+        { ImageUrl: images.url('/back.jpg'), BackImageUrl: images.url('/back.jpg') },
+        'FailedOperation.ImageNoSpecifiedCard',
+      );
+    } finally {
+      emulator.configure({ maxImageBytes: 7 * 1024 * 1024 });
+    }
   });
 
   it('a refused connection is DownLoadError', async () => {

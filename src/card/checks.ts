@@ -126,7 +126,8 @@ export function checkAttributes(f: Partial<MacaoCardFields>): CheckFinding[] {
       ),
     );
   }
-  if (!RESIDENT_TYPES.includes(f.ResidentType as (typeof RESIDENT_TYPES)[number])) {
+  // The provider's own example answer has no ResidentType: an absent one is no finding.
+  if (f.ResidentType && !RESIDENT_TYPES.includes(f.ResidentType as (typeof RESIDENT_TYPES)[number])) {
     out.push(finding('resident-type-unknown', 'ResidentType is neither of the two documented values'));
   }
   const h = f.Height && /^\d(\.\d{1,2})?$/.test(f.Height) ? Number(f.Height) : Number.NaN;

@@ -86,7 +86,15 @@ export const WARNING_NAMES: Readonly<Record<number, string>> = {
   [-9104]: 'tampered',
   [-9107]: 'reflective',
   [-9108]: 'blurry',
-  [-9109]: 'warning-service-not-enabled',
+};
+
+/**
+ * `WarnCardInfos` codes that describe the account, not the card: noted once per run (status, the
+ * report), never counted as a card's warning.
+ */
+export const ACCOUNT_CONDITIONS: Readonly<Record<number, string>> = {
+  [-9109]:
+    'the card-warning service is not enabled for this account: cards carry no warnings. Enable it in the Tencent Cloud console.',
 };
 
 /** One API warning, named. Unknown codes keep their number and get the name `unknown`. */
@@ -96,7 +104,14 @@ export interface CardWarning {
 }
 
 export function nameWarnings(codes: readonly number[] | undefined): CardWarning[] {
-  return (codes ?? []).map((code) => ({ code, name: WARNING_NAMES[code] ?? 'unknown' }));
+  return (codes ?? [])
+    .filter((code) => !(code in ACCOUNT_CONDITIONS))
+    .map((code) => ({ code, name: WARNING_NAMES[code] ?? 'unknown' }));
+}
+
+/** The account conditions among `WarnCardInfos` codes ({@link ACCOUNT_CONDITIONS}). */
+export function accountConditionsOf(codes: readonly number[] | undefined): number[] {
+  return (codes ?? []).filter((code) => code in ACCOUNT_CONDITIONS);
 }
 
 /** One finding of our own checks on the recognized fields: a short stable code and a human message. */

@@ -34,11 +34,14 @@ export interface RecognizeMacaoIDCardOCRRequest {
 
 /** The response as the API documents it. Every field may be absent on the wire; the client fills none in. */
 export interface RecognizeMacaoIDCardOCRResponse extends Partial<MacaoCardFields> {
-  /** Rotation the service applied, in degrees, as a string (the provider's example shows it). */
-  Angle?: string;
-  /** Base64 JPEG of the portrait or preprocessed card, when `Config.RetImage` asked for it. */
+  /**
+   * Rotation in degrees, as a string, in the provider's example; the official SDKs call it
+   * deprecated and always null. Nothing here reads it: it is kept in the raw response only.
+   */
+  Angle?: string | null;
+  /** Base64 JPEG of the portrait, when `Config.RetImage` asked for it; empty otherwise. */
   RetImage?: string;
-  /** Warning codes, see `WARNING_NAMES`. */
+  /** Warning codes, see `WARNING_NAMES`; -9109 is an account condition (`ACCOUNT_CONDITIONS`). */
   WarnCardInfos?: number[];
   /** Always present on answers from the service. */
   RequestId: string;

@@ -110,4 +110,11 @@ CREATE INDEX cards_run_version ON cards (run_id, version_id);
 ALTER TABLE cards ALTER COLUMN run_id SET STATISTICS 10, ALTER COLUMN version_id SET STATISTICS 10;
 `,
   },
+  {
+    version: 3,
+    name: 'account conditions of a run',
+    // What the API says of the account rather than of a card (-9109: the card-warning service is
+    // not enabled), noted once per run and shown in status and the report.
+    sql: `ALTER TABLE runs ADD COLUMN account_conditions integer[] NOT NULL DEFAULT '{}';`,
+  },
 ];

@@ -1,3 +1,5 @@
+import { ACCOUNT_CONDITIONS } from '../card/fields.js';
+import { ruleFor } from '../ocr/errorActions.js';
 import type { CardRecord } from './exportCards.js';
 import type { ResultsStore } from './store.js';
 import type { RunSummary } from './types.js';
@@ -70,9 +72,15 @@ export function formatRunReport(r: RunReport): string {
     lines.push('  our checks flagged');
     for (const ch of r.checks.slice(0, 10)) lines.push(`    ${pad(ch.code, 36)} ${ch.count}`);
   }
+  for (const code of s.accountConditions)
+    lines.push(`  account   ${code}: ${ACCOUNT_CONDITIONS[code] ?? ''}`);
   const perCall = s.apiCalls > 0 ? (c.recognized + c.rejected + c.failed) / s.apiCalls : 0;
+  // Errors whose billing the provider does not state are counted as billed: say how many.
+  const unstated = r.apiCallCodes
+    .filter((a) => a.code !== 'OK' && ruleFor(a.code).billing === 'unknown')
+    .reduce((n, a) => n + a.count, 0);
   lines.push(
-    `  API calls ${s.apiCalls} (${s.billedCalls} billable), ${perCall.toFixed(2)} finished cards per call` +
+    `  API calls ${s.apiCalls} (${s.billedCalls} counted as billed${unstated > 0 ? `, ${unstated} of them errors whose billing the provider does not state` : ''}), ${perCall.toFixed(2)} finished cards per call` +
       (r.apiCallCodes.length > 1
         ? `; by answer: ${r.apiCallCodes.map((a) => `${a.code} ${a.count}`).join(', ')}`
         : ''),

@@ -27,6 +27,7 @@ interface RunDbRow {
   skipped: Record<string, number>;
   started_at: Date;
   finished_at: Date | null;
+  account_conditions: number[];
 }
 
 function toRun(r: RunDbRow): RunRow {
@@ -42,6 +43,7 @@ function toRun(r: RunDbRow): RunRow {
     skipped: r.skipped,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+    accountConditions: r.account_conditions ?? [],
   };
 }
 
@@ -112,6 +114,19 @@ export class ResultsStore {
        WHERE id = $1`,
       [id, state, pausedReason],
     );
+  }
+
+  /**
+   * Notes a condition of the account the API reported during a run (once per run): true when it
+   * is new to the run, so that it is logged once however many cards report it.
+   */
+  async noteAccountCondition(runId: string, code: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE runs SET account_conditions = array_append(account_conditions, $2::integer)
+       WHERE id = $1 AND NOT ($2::integer = ANY (account_conditions))`,
+      [runId, code],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   /** Every paused run carries on (after `resume`): back to `running`, the pause reason cleared. */

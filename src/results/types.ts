@@ -66,6 +66,8 @@ export interface RunRow {
   skipped: Record<string, number>;
   startedAt: Date;
   finishedAt: Date | null;
+  /** What the API said of the account during the run (`WarnCardInfos` codes such as -9109), each once. */
+  accountConditions: number[];
 }
 
 /** A run at a glance: what the producer did, where each card stands, what it cost. */

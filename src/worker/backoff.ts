@@ -26,5 +26,15 @@ export function backoffDelayMs(
   return Math.round(capped * (1 - jitter) + capped * jitter * random());
 }
 
-/** Across BullMQ attempts: long enough to ride out an outage (10 s, 20 s, ... capped at 10 min). */
+/**
+ * Across BullMQ attempts: long enough to ride out an outage. Each retry waits between half and
+ * the whole of 10 s, 20 s, 40 s, ... capped at 10 minutes: 8 attempts span 10-20 minutes.
+ */
 export const ATTEMPT_BACKOFF: BackoffOptions = { baseMs: 10_000, capMs: 600_000 };
+
+/**
+ * The backoff type card jobs carry. BullMQ applies its built-in types (`fixed`, `exponential`)
+ * itself and calls a worker's `backoffStrategy` only for another type: this name is what makes
+ * BullMQ use {@link backoffDelayMs}, with its jitter and cap.
+ */
+export const CARD_BACKOFF_TYPE = 'macao-ocr-card';

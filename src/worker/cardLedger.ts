@@ -63,7 +63,7 @@ export class CardLedger {
       requestId: rec.requestId,
       code: rec.code,
       latencyMs: rec.latencyMs,
-      billed: rec.code === 'OK' || ruleFor(rec.code).billed === true,
+      billed: rec.code === 'OK' || ruleFor(rec.code).billing !== 'not-billed',
       calledAt: new Date(rec.startedAt),
     };
     // A retry looks for the row first: the try before may have committed before its connection dropped.

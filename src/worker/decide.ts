@@ -62,28 +62,22 @@ export interface FailureFacts {
   shuttingDown: boolean;
 }
 
-/** In `url` mode, the provider could not download the image: the card is sent again inline. */
-export const INLINE_AFTER: ReadonlySet<string> = new Set(['FailedOperation.DownLoadError']);
-/** The image or the body was too large: the card is sent again inline and downscaled, once. */
-export const DOWNSCALE_AFTER: ReadonlySet<string> = new Set([
-  'LimitExceeded.TooLargeFileError',
-  'RequestSizeLimitExceeded',
-]);
-
 /**
  * What to do with a failed card, from the facts alone (no I/O). Asked by p-retry whether to
  * retry a failed call (`quickRetryLeft`), and once p-retry has given up, for the attempt's
  * outcome. The order is the precedence: a lost lock before anything (never pay for another
  * worker's card), then the image fallbacks (each once, outside the quick-retry budget), quick
  * retries, shutdown, then the code's action. A code with its own `maxTries` is never retried
- * quickly: each of its tries spends an attempt. docs/error-codes.md describes the actions.
+ * quickly: each of its tries spends an attempt. docs/api-errors.md describes the actions.
  */
 export function decide(f: FailureFacts & { quickRetryLeft: false }): Exclude<Decision, 'retryNow'>;
 export function decide(f: FailureFacts): Decision;
 export function decide(f: FailureFacts): Decision {
   if (f.lockLost) return 'leave';
-  if (f.fromCall && INLINE_AFTER.has(f.code) && f.mode === 'url') return 'inline';
-  if (f.fromCall && DOWNSCALE_AFTER.has(f.code) && f.mode !== 'downscaled') return 'downscale';
+  // The rule's image fallback: in `url` mode the provider could not download the image, so the
+  // card is sent inline; the image or the body was too large, so it is sent downscaled. Once each.
+  if (f.fromCall && f.rule.fallback === 'inline' && f.mode === 'url') return 'inline';
+  if (f.fromCall && f.rule.fallback === 'downscale' && f.mode !== 'downscaled') return 'downscale';
   const aborted = f.code === CLIENT_CODES.aborted;
   if (
     f.quickRetryLeft &&
@@ -97,7 +91,7 @@ export function decide(f: FailureFacts): Decision {
   if (f.rule.action === 'throttle') return 'throttle';
   if (f.rule.action === 'fatal') return 'pause';
   // Still too large once downscaled: no other image to send.
-  if (f.rule.action === 'reject' || (f.fromCall && DOWNSCALE_AFTER.has(f.code))) return 'reject';
+  if (f.rule.action === 'reject' || (f.fromCall && f.rule.fallback === 'downscale')) return 'reject';
   const spent = f.attempt >= f.maxAttempts || (f.rule.maxTries !== undefined && f.attempt >= f.rule.maxTries);
   return spent ? 'fail' : 'retryLater';
 }
@@ -108,7 +102,8 @@ export function decide(f: FailureFacts): Decision {
  * does not count.
  */
 export function countsTowardsStorm(code: string): boolean {
-  return code !== 'OK' && !INLINE_AFTER.has(code) && ruleFor(code).action === 'retry';
+  const rule = ruleFor(code);
+  return code !== 'OK' && rule.fallback !== 'inline' && rule.action === 'retry';
 }
 
 /**

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
 import { checkCard } from '../card/checks.js';
-import { nameWarnings } from '../card/fields.js';
+import { ACCOUNT_CONDITIONS, accountConditionsOf, nameWarnings } from '../card/fields.js';
 import type { RecognizeMacaoIDCardOCRResponse } from '../ocr/types.js';
 import type { CardJobData } from '../queue.js';
 import { type CardCall, callWithFallbacks, initialMode } from './callWithFallbacks.js';
@@ -53,12 +53,27 @@ export async function processCard(
   return { outcome: 'recognized', code: null, apiCalls: ledger.calls.length };
 }
 
+/**
+ * What the answer says of the account (-9109: no card warnings), noted once per run with one
+ * warning in the log. Best effort: the card's outcome does not wait on it.
+ */
+async function noteAccountConditions(
+  { ctx, job, log }: CardCall,
+  codes: number[] | undefined,
+): Promise<void> {
+  for (const code of accountConditionsOf(codes)) {
+    const first = await ctx.store.noteAccountCondition(job.data.runId, code).catch(() => false);
+    if (first) log.warn({ runId: job.data.runId, code }, `the API reports: ${ACCOUNT_CONDITIONS[code]}`);
+  }
+}
+
 /** The answer's fields, warnings and checks in the store, with the portrait when asked for. */
 async function recordRecognized(
-  { ctx, job, attempt, log }: CardCall,
+  call: CardCall,
   ledger: CardLedger,
   response: RecognizeMacaoIDCardOCRResponse,
 ): Promise<void> {
+  const { ctx, job, attempt, log } = call;
   const { RetImage, WarnCardInfos, RequestId, ...rest } = response;
   const checks = checkCard(rest);
   let portraitKey: string | undefined;
@@ -67,6 +82,7 @@ async function recordRecognized(
     if ('portraitKey' in stored) portraitKey = stored.portraitKey;
     else checks.push(stored.finding);
   }
+  await noteAccountConditions(call, WarnCardInfos);
   const ok = ledger.calls.filter((c) => c.code === 'OK').at(-1);
   await ledger.finish({
     ...cardBase(job, attempt),

@@ -7,7 +7,7 @@ import type { CallRecord, OcrClient } from '../ocr/client.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
 import { type CardQueueKeys, cardQueueKeys } from '../redisKeys.js';
 import type { ResultsStore } from '../results/store.js';
-import { ATTEMPT_BACKOFF, backoffDelayMs } from './backoff.js';
+import { ATTEMPT_BACKOFF, type BackoffOptions, backoffDelayMs } from './backoff.js';
 import { ByteBudget } from './byteBudget.js';
 import type { CardContext, CardJobResult } from './cardContext.js';
 import { CircuitBreaker } from './circuitBreaker.js';
@@ -63,6 +63,8 @@ export interface CardWorkerOptions {
   quickRetries?: number;
   quickMinMs?: number;
   quickMaxMs?: number;
+  /** The backoff between BullMQ attempts; default {@link ATTEMPT_BACKOFF} (10 s doubling to 10 min, half of it random). */
+  attemptBackoff?: BackoffOptions;
   logger?: Logger;
   onCall?: (record: CallRecord) => void;
   onOutcome?: CardContext['onOutcome'];
@@ -125,7 +127,11 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
       lockDuration: opts.lockDurationMs ?? DEFAULTS.lockMs,
       stalledInterval: opts.stalledIntervalMs ?? 15_000,
       maxStalledCount: opts.maxStalledCount ?? 3,
-      settings: { backoffStrategy: (attemptsMade: number) => backoffDelayMs(attemptsMade, ATTEMPT_BACKOFF) },
+      // Card jobs carry CARD_BACKOFF_TYPE, which BullMQ hands to this strategy.
+      settings: {
+        backoffStrategy: (attemptsMade: number) =>
+          backoffDelayMs(attemptsMade, opts.attemptBackoff ?? ATTEMPT_BACKOFF),
+      },
     },
   );
   logWorkerEvents(worker, queue, log);

@@ -131,7 +131,14 @@ export async function startPipeline(opts: {
     },
     async reset() {
       emulator.reset();
-      emulator.configure({ faults: {}, accounts: {}, qps: 0, latencyMs: [0, 0] });
+      emulator.configure({
+        faults: {},
+        accounts: {},
+        qps: 0,
+        latencyMs: [0, 0],
+        omitFields: [],
+        warningService: true,
+      });
       await queue.obliterate({ force: true });
       await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
       await redis.del(...ownKeys(cardQueueKeys(queue)));

@@ -94,7 +94,9 @@ interface EmulatorState {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
   const state = createState(options);
   const { logger, stats, closing } = state;
-  const server = http.createServer((req, res) => route(state, req, res));
+  // Room for a GET's 32 KB query (Node's default header limit is 16 KB): over 32 KB is the API's
+  // own RequestSizeLimitExceeded, not a bare 431.
+  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => route(state, req, res));
   // Keep idle keep-alive sockets as long as a typical gateway (nginx: 75 s): with Node's 5 s default,
   // a client reusing a socket the server is just closing sees spurious ECONNRESETs.
   server.keepAliveTimeout = 75_000;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { ruleFor } from '../../ocr/errorActions.js';
 
 /**
  * The error codes the emulator answers, each with a short English message in the manner of the
- * real service's. Codes are the provider's (docs/error-codes.md); messages are ours.
+ * real service's. Codes are the provider's (docs/api-errors.md); messages are ours.
  */
 export const ERROR_MESSAGES = {
   'AuthFailure.InvalidAuthorization': 'The Authorization header is invalid.',
@@ -38,17 +39,27 @@ export const ERROR_MESSAGES = {
   'FailedOperation.WarningServiceFailed': 'The general warning service encountered an exception.',
 } as const;
 
-/** Every error code the emulator can answer. */
+/** An error code the emulator answers by itself (faults may inject any provider code besides). */
 export type EmulatorErrorCode = keyof typeof ERROR_MESSAGES;
 
-/** The error codes, for tests and docs that walk them. */
+/** The error codes the emulator answers by itself, for tests and docs that walk them. */
 export const EMULATOR_ERROR_CODES = Object.keys(ERROR_MESSAGES) as EmulatorErrorCode[];
+
+/**
+ * The message the emulator answers a code with: its own for the codes it answers by itself, the
+ * code's meaning from the error table for a code only faults inject.
+ */
+export function messageFor(code: string): string {
+  return (ERROR_MESSAGES as Record<string, string>)[code] ?? ruleFor(code).meaning;
+}
 
 /** An answer the emulator gives as an error envelope; thrown inside the request pipeline. */
 export class ApiError extends Error {
-  readonly code: EmulatorErrorCode;
-  constructor(code: EmulatorErrorCode, message?: string) {
-    super(message ?? ERROR_MESSAGES[code]);
+  readonly code: string;
+  constructor(code: EmulatorErrorCode, message?: string);
+  constructor(code: string, message?: string);
+  constructor(code: string, message?: string) {
+    super(message ?? messageFor(code));
     this.name = 'ApiError';
     this.code = code;
   }

@@ -42,6 +42,31 @@ export type CallOutcome =
   | { kind: 'http502'; admittedMs: number }
   | { kind: 'drop'; admittedMs: number };
 
+/** The common parameters that travel as `X-TC-*` headers, or as query parameters of a GET. */
+const COMMON_PARAMS = { action: 'Action', version: 'Version', region: 'Region' } as const;
+
+/** A GET's query is limited like the service's: 32 KB. */
+const MAX_GET_QUERY_BYTES = 32 * 1024;
+
+/** A common parameter: its `X-TC-*` header, or for a GET its query parameter. */
+function common(call: ApiCall, name: keyof typeof COMMON_PARAMS): string | undefined {
+  const fromHeader = header(call, `x-tc-${name}`);
+  if (fromHeader !== undefined || call.method !== 'GET') return fromHeader;
+  return new URLSearchParams(call.query).get(COMMON_PARAMS[name]) ?? undefined;
+}
+
+/**
+ * The action's parameters as a JSON body: a POST's body as it is; a GET's query parameters, the
+ * common ones left out (the official SDK sends a GET this way, the API page shows one).
+ */
+function parametersBody(call: ApiCall): Buffer {
+  if (call.method !== 'GET') return call.rawBody;
+  const params: Record<string, string> = {};
+  const skip = new Set<string>(Object.values(COMMON_PARAMS));
+  for (const [k, v] of new URLSearchParams(call.query)) if (!skip.has(k)) params[k] = v;
+  return Buffer.from(JSON.stringify(params));
+}
+
 function header(call: ApiCall, name: string): string | undefined {
   const v = Object.hasOwn(call.headers, name) ? call.headers[name] : undefined;
   return Array.isArray(v) ? v.join(', ') : v;
@@ -57,12 +82,21 @@ function drawFault(faults: ResolvedOptions['faults'], u: number): FaultKind | un
   return undefined;
 }
 
+/**
+ * The most bytes a download may have. The API page words the two sides apart: the front's
+ * download "should not exceed 7M", the back's "does not exceed 7M after Base64 encoding", i.e.
+ * three quarters of it in raw bytes.
+ */
+function maxDownloadBytes(side: 'front' | 'back', maxImageBytes: number): number {
+  return side === 'front' ? maxImageBytes : Math.floor((maxImageBytes * 3) / 4);
+}
+
 async function loadImage(input: ImageInput, side: 'front' | 'back', ctx: CallContext): Promise<DecodedImage> {
   const bytes =
     input.kind === 'url'
       ? await fetchImage(input.url, {
           timeoutMs: ctx.options.downloadTimeoutMs,
-          maxBytes: ctx.options.maxImageBytes,
+          maxBytes: maxDownloadBytes(side, ctx.options.maxImageBytes),
           signal: ctx.signal,
         })
       : input.bytes;
@@ -76,13 +110,16 @@ async function loadImage(input: ImageInput, side: 'front' | 'back', ctx: CallCon
  */
 async function run(call: ApiCall, ctx: CallContext): Promise<CallOutcome> {
   const opts = ctx.options;
-  if (call.method !== 'POST') {
+  if (call.method !== 'POST' && call.method !== 'GET') {
     throw new ApiError(
       'UnsupportedOperation',
-      `The request method ${call.method.slice(0, 16)} is not supported; use POST.`,
+      `The request method ${call.method.slice(0, 16)} is not supported; use POST or GET.`,
     );
   }
   if (call.bodyTooLarge) throw new ApiError('RequestSizeLimitExceeded');
+  if (call.method === 'GET' && Buffer.byteLength(call.query) > MAX_GET_QUERY_BYTES) {
+    throw new ApiError('RequestSizeLimitExceeded', 'A GET request may not exceed 32 KB: use POST.');
+  }
 
   const secrets = new Map<string, Tc3Secret>(
     opts.credentials.map((c) => [
@@ -97,18 +134,18 @@ async function run(call: ApiCall, ctx: CallContext): Promise<CallOutcome> {
   );
   if (!auth.ok) throw new ApiError(auth.code, auth.message);
 
-  const action = header(call, 'x-tc-action') ?? '';
+  const action = common(call, 'action') ?? '';
   if (action !== OCR_ACTION) {
     throw new ApiError('InvalidAction', `The requested action \`${action.slice(0, 64)}\` does not exist.`);
   }
-  const version = header(call, 'x-tc-version') ?? '';
+  const version = common(call, 'version') ?? '';
   if (version !== OCR_VERSION) {
     throw new ApiError(
       'NoSuchVersion',
       `The requested version \`${version.slice(0, 32)}\` of service \`ocr\` does not exist.`,
     );
   }
-  const region = header(call, 'x-tc-region')?.trim() ?? '';
+  const region = common(call, 'region')?.trim() ?? '';
   if (region !== '' && !opts.regions.includes(region)) {
     throw new ApiError(
       'UnsupportedRegion',
@@ -129,11 +166,13 @@ async function run(call: ApiCall, ctx: CallContext): Promise<CallOutcome> {
   if (fault === 'http502' || fault === 'drop') return { kind: fault, admittedMs };
   if (fault) throw new ApiError(fault);
 
-  const request = validateRequest(call.rawBody, opts.maxImageBytes);
+  const request = validateRequest(parametersBody(call), opts.maxImageBytes);
   const front = await loadImage(request.front, 'front', ctx);
   const truth = specimenSide(front, 'front');
   if (request.back) specimenSide(await loadImage(request.back, 'back', ctx), 'back');
-  const body = { Response: await recognizedResponse(front, truth, request.retImage, call.requestId) };
+  const body = {
+    Response: await recognizedResponse(front, truth, request.retImage, call.requestId, opts),
+  };
   return { kind: 'answer', code: 'OK', body, admittedMs };
 }
 

@@ -1,19 +1,28 @@
+import { CARD_FIELD_NAMES } from '../../card/fields.js';
 import type { Logger } from '../../log.js';
+import { ERROR_ACTIONS } from '../../ocr/errorActions.js';
 import { API_LIMITS } from '../../ocr/limits.js';
 
-/** Faults the emulator can inject, each at a rate: the transient API errors, a gateway 502, or a dropped connection. */
-export const FAULT_KINDS = [
-  'FailedOperation.OcrFailed',
-  'FailedOperation.DownLoadError',
-  'InternalError',
-  'FailedOperation.WarningServiceFailed',
-  'FailedOperation.UnKnowError',
-  'RequestLimitExceeded',
+/**
+ * Faults the emulator can inject, each at a rate: any error code the provider answers (every code
+ * of the error table that is not our own: the action's, the common ones, the OCR SDK's), a
+ * gateway 502, or a dropped connection.
+ */
+export const FAULT_KINDS: readonly string[] = [
+  ...Object.entries(ERROR_ACTIONS)
+    .filter(([, rule]) => rule.source !== 'client' && rule.source !== 'ours')
+    .map(([code]) => code),
   'http502',
   'drop',
-] as const;
+];
 
-export type FaultKind = (typeof FAULT_KINDS)[number];
+/** A provider error code of {@link FAULT_KINDS}, `http502` or `drop`. */
+export type FaultKind = string;
+
+/** Whether `kind` is one the emulator can inject. */
+export function isFaultKind(kind: string): boolean {
+  return FAULT_KINDS.includes(kind);
+}
 
 /** The state of an account (by SecretId): `ok`, or the error every call of that account gets. */
 export const ACCOUNT_STATES = [
@@ -84,6 +93,16 @@ export interface EmulatorOptions {
   maxImageBytes?: number;
   /** Largest request body, in bytes; default the API's 10 MB. */
   maxBodyBytes?: number;
+  /**
+   * Fields left out of successful answers, as the provider's own example answer leaves out
+   * `ResidentType`; default none.
+   */
+  omitFields?: readonly string[];
+  /**
+   * Whether the account has the card-warning service; default true. Without it every answer's
+   * `WarnCardInfos` is `[-9109]`, as the provider answers such an account.
+   */
+  warningService?: boolean;
   /** Seed of the fault and latency draws, so a run can be replayed; default `1`. */
   seed?: number;
   /** pino logger; default silent. Image data, URLs and card fields are never logged. */
@@ -101,6 +120,8 @@ export const RUNTIME_OPTION_NAMES = [
   'downloadTimeoutMs',
   'maxImageBytes',
   'maxBodyBytes',
+  'omitFields',
+  'warningService',
 ] as const;
 
 export type RuntimeOptions = Pick<EmulatorOptions, (typeof RUNTIME_OPTION_NAMES)[number]>;
@@ -118,6 +139,8 @@ export interface ResolvedOptions {
   downloadTimeoutMs: number;
   maxImageBytes: number;
   maxBodyBytes: number;
+  omitFields: readonly string[];
+  warningService: boolean;
   seed: number;
 }
 
@@ -180,8 +203,10 @@ function checkFaults(value: unknown): Partial<Record<FaultKind, number>> {
   const out: Partial<Record<FaultKind, number>> = {};
   let sum = 0;
   for (const [kind, rate] of Object.entries(value)) {
-    if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
-      fail(`\`faults\` has unknown kind ${show(kind)}; known: ${FAULT_KINDS.join(', ')}`);
+    if (!isFaultKind(kind)) {
+      fail(
+        `\`faults\` has unknown kind ${show(kind)}: give a provider error code (docs/api-errors.md), http502 or drop`,
+      );
     }
     sum += checkNumber(`faults.${kind}`, rate, 'a rate between 0 and 1', (n) => n >= 0 && n <= 1);
     out[kind as FaultKind] = rate as number;
@@ -224,6 +249,18 @@ function checkRegions(value: unknown): readonly string[] {
 
 const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
 
+function checkOmitFields(value: unknown): readonly string[] {
+  if (
+    !Array.isArray(value) ||
+    !value.every((f) => typeof f === 'string' && CARD_FIELD_NAMES.includes(f as never))
+  ) {
+    fail(
+      `\`omitFields\` must be an array of card field names (${CARD_FIELD_NAMES.join(', ')}), got ${show(value)}`,
+    );
+  }
+  return [...value];
+}
+
 /** Validates the runtime-changeable options present in `partial`, returning them normalized. */
 export function checkRuntimeOptions(partial: Record<string, unknown>): Partial<ResolvedOptions> {
   const out: Partial<ResolvedOptions> = {};
@@ -247,6 +284,12 @@ export function checkRuntimeOptions(partial: Record<string, unknown>): Partial<R
   }
   if (partial.maxBodyBytes !== undefined) {
     out.maxBodyBytes = checkNumber('maxBodyBytes', partial.maxBodyBytes, 'an integer > 0', positiveInt);
+  }
+  if (partial.omitFields !== undefined) out.omitFields = checkOmitFields(partial.omitFields);
+  if (partial.warningService !== undefined) {
+    if (typeof partial.warningService !== 'boolean')
+      fail(`\`warningService\` must be true or false, got ${show(partial.warningService)}`);
+    out.warningService = partial.warningService;
   }
   return out;
 }
@@ -277,6 +320,8 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     accounts: {},
     regions: DEFAULT_REGIONS,
     ...API_LIMITS,
+    omitFields: [],
+    warningService: true,
     seed: 1,
     ...checkRuntimeOptions(runtime),
   };

@@ -1,4 +1,4 @@
-import { EmulatorConfigError, type EmulatorCredential, FAULT_KINDS, type FaultKind } from './options.js';
+import { EmulatorConfigError, type EmulatorCredential, type FaultKind, isFaultKind } from './options.js';
 
 /**
  * Parsers for the `macao-ocr emulator` flags. They throw {@link EmulatorConfigError} with a
@@ -17,8 +17,10 @@ export function parseFaults(text: string): Partial<Record<FaultKind, number>> {
     if (eq === -1 || rateText === '') {
       throw new EmulatorConfigError(`--faults: \`${item}\` must be CODE=RATE, e.g. InternalError=0.1`);
     }
-    if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
-      throw new EmulatorConfigError(`--faults: unknown fault \`${kind}\`; known: ${FAULT_KINDS.join(', ')}`);
+    if (!isFaultKind(kind)) {
+      throw new EmulatorConfigError(
+        `--faults: unknown fault \`${kind}\`: give a provider error code (docs/api-errors.md), http502 or drop`,
+      );
     }
     const rate = Number(rateText);
     if (!Number.isFinite(rate) || rate < 0 || rate > 1) {

@@ -139,26 +139,30 @@ async function portraitJpeg(image: DecodedImage, truth: SpecimenTruth): Promise<
 
 /**
  * The success answer for a specimen front: its printed fields and warnings from the ground truth,
- * and `RetImage` as `Config` asked (the portrait crop, or the whole image re-encoded as JPEG).
+ * and `RetImage` as `Config` asked. The API page documents `portrait` (the portrait crop) and ""
+ * (no image); its example asks for `preprocess` and answers an empty `RetImage`, as this does.
  */
 export async function recognizedResponse(
   front: DecodedImage,
   truth: SpecimenTruth,
   retImage: '' | 'portrait' | 'preprocess',
   requestId: string,
+  account: { omitFields: readonly string[]; warningService: boolean } = {
+    omitFields: [],
+    warningService: true,
+  },
 ): Promise<RecognizeMacaoIDCardOCRResponse> {
+  const { omitFields } = account;
   const fields: Record<string, string> = {};
-  for (const name of CARD_FIELD_NAMES) fields[name] = truth.fields[name] ?? '';
+  for (const name of CARD_FIELD_NAMES)
+    if (!omitFields.includes(name)) fields[name] = truth.fields[name] ?? '';
   let image = '';
   if (retImage === 'portrait') image = await portraitJpeg(front, truth);
-  else if (retImage === 'preprocess') {
-    image = (await sharp(front.bytes).jpeg({ quality: 90 }).toBuffer()).toString('base64');
-  }
   return {
     Angle: '0',
     ...fields,
     RetImage: image,
-    WarnCardInfos: [...truth.warnings],
+    WarnCardInfos: account.warningService ? [...truth.warnings] : [-9109],
     RequestId: requestId,
   };
 }

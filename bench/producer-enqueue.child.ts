@@ -93,6 +93,7 @@ s3.middlewareStack.add(
 );
 const tOpen = performance.now();
 const store = await ResultsStore.open({
+  migrate: true,
   dataDir: args.dataDir,
   schema: args.schema,
   ...(args.databaseUrl ? { databaseUrl: args.databaseUrl } : {}),

@@ -93,6 +93,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const url = backend === 'postgres' ? databaseUrl : '-';
   const store = await ResultsStore.open({
+    migrate: true,
     dataDir,
     schema,
     ...(backend === 'postgres' ? { databaseUrl } : {}),

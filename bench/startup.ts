@@ -173,7 +173,7 @@ async function postgresStore(): Promise<{ env: Env; runId: string }> {
   const url = new URL(args['database-url']!);
   url.pathname = `/${db}`;
   // Opening the store applies the migrations, so the timed runs find the schema in place.
-  const store = await ResultsStore.open({ databaseUrl: url.href, dataDir: work });
+  const store = await ResultsStore.open({ databaseUrl: url.href, dataDir: work, migrate: true });
   const run = await store.createRun({ sources: ['s3://bench/startup/'] });
   await store.close();
   return { env: { DATABASE_URL: url.href }, runId: run.id };

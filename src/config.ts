@@ -1,7 +1,21 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import {
+  bool,
+  ConfigError,
+  type Env,
+  nonNegativeNumber,
+  positiveNumber,
+  requireTls,
+  str,
+  url,
+  wholeNumber,
+} from './configValues.js';
 import { DEFAULTS } from './defaults.js';
 import { parseEndpoint } from './endpoint.js';
+import { maskSecrets } from './maskSecrets.js';
+
+export { ConfigError } from './configValues.js';
 
 /**
  * The one typed configuration, parsed once at the edge from the environment (and `.env`), then
@@ -28,6 +42,13 @@ export interface Config {
      * bucket by another name than the workers do (a public COS endpoint); unset: `S3_ENDPOINT`.
      */
     presignEndpoint?: string | undefined;
+    /**
+     * `S3_PRESIGN_TTL_S`: how long a presigned URL stays valid, in seconds, 10 to 3600; default 60.
+     * The provider downloads within 3 s of the call, so a short life limits what a leaked URL gives
+     * away. {@link parseConfig} always sets it; a configuration built by hand may leave it to the
+     * worker's default.
+     */
+    presignTtlSec?: number;
   };
   tencent: {
     /** `TENCENTCLOUD_SECRET_ID`. */
@@ -62,6 +83,26 @@ export interface Config {
   };
   /** `LOG_LEVEL`: trace, debug, info, warn, error, fatal or silent; default `info`. */
   logLevel: string;
+  /**
+   * `MACAO_OCR_ALLOW_INSECURE`: let `OCR_ENDPOINT` and `S3_PRESIGN_ENDPOINT` use cleartext
+   * `http://` to a host other than this machine (a trusted private network); default false.
+   */
+  allowInsecure: boolean;
+  /**
+   * `MACAO_OCR_DASHBOARD_USER` and `MACAO_OCR_DASHBOARD_PASSWORD`: the dashboard's login, both
+   * set or neither; default neither.
+   */
+  dashboard: { user?: string; password?: string };
+  /**
+   * `MACAO_OCR_MAX_PIXELS`: the most pixels (width × height) a scan may have to be decoded; a
+   * positive whole number, default 50,000,000.
+   */
+  maxPixels: number;
+  /**
+   * `MACAO_OCR_RETAIN_DAYS`: how many days the results of a run are kept, a positive whole number
+   * of days; unset (default): kept for good.
+   */
+  retainDays: number | undefined;
 }
 
 /**
@@ -78,6 +119,7 @@ export const CONFIG_VARIABLES = [
   'S3_ENDPOINT',
   'S3_FORCE_PATH_STYLE',
   'S3_PRESIGN_ENDPOINT',
+  'S3_PRESIGN_TTL_S',
   'AWS_REGION',
   'AWS_DEFAULT_REGION',
   'TENCENTCLOUD_SECRET_ID',
@@ -91,67 +133,14 @@ export const CONFIG_VARIABLES = [
   'OCR_TIMEOUT_MS',
   'OCR_PROXY',
   'LOG_LEVEL',
+  'MACAO_OCR_ALLOW_INSECURE',
+  'MACAO_OCR_DASHBOARD_USER',
+  'MACAO_OCR_DASHBOARD_PASSWORD',
+  'MACAO_OCR_MAX_PIXELS',
+  'MACAO_OCR_RETAIN_DAYS',
 ] as const;
 
-/** A configuration error: the CLI exits with code 2 and prints the message as is. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function str(env: Env, name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v ? v : undefined;
-}
-
-function positiveNumber(env: Env, name: string, def: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a number > 0, got \`${raw}\``);
-  return n;
-}
-
-function nonNegativeNumber(env: Env, name: string, def: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return def;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number >= 0, got \`${raw}\``);
-  return n;
-}
-
-function bool(env: Env, name: string): boolean {
-  const raw = str(env, name)?.toLowerCase();
-  if (raw === undefined) return false;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got \`${raw}\``);
-}
-
-function url(env: Env, name: string, protocols: string[], example: string): string | undefined {
-  const raw = str(env, name);
-  if (raw === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be a URL like ${example}, got \`${maskUrl(raw)}\``);
-  }
-  if (!protocols.includes(u.protocol)) {
-    throw new ConfigError(
-      `${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got \`${maskUrl(raw)}\``,
-    );
-  }
-  return raw;
-}
-
-/** Hides a password in a URL (`postgres://u:secret@h` → `postgres://u:***@h`). */
-export function maskUrl(raw: string): string {
-  return raw.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
-}
 
 /** Reads `.env` in the working directory into `process.env` (variables already set win). */
 export function loadDotEnv(file = resolve('.env')): void {
@@ -167,52 +156,79 @@ function queueName(v: string): string {
 
 /** Parses the configuration from an environment. Throws {@link ConfigError} naming the variable. */
 export function parseConfig(env: Env = process.env): Config {
+  const logLevel = str(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got \`${logLevel}\``);
+  }
+  const allowInsecure = bool(env, 'MACAO_OCR_ALLOW_INSECURE');
+  return {
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], DEFAULTS.redisUrl) ?? DEFAULTS.redisUrl,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:5432/db'),
+    dataDir: resolve(str(env, 'MACAO_OCR_DATA_DIR') ?? DEFAULTS.dataDir),
+    queueName: queueName(str(env, 'MACAO_OCR_QUEUE') ?? DEFAULTS.queueName),
+    s3: parseS3(env, allowInsecure),
+    tencent: {
+      secretId: str(env, 'TENCENTCLOUD_SECRET_ID'),
+      secretKey: str(env, 'TENCENTCLOUD_SECRET_KEY'),
+      sessionToken: str(env, 'TENCENTCLOUD_SESSION_TOKEN'),
+    },
+    ocr: parseOcr(env, allowInsecure),
+    logLevel,
+    allowInsecure,
+    dashboard: parseDashboard(env),
+    maxPixels: wholeNumber(env, 'MACAO_OCR_MAX_PIXELS', { min: 1, unit: 'pixels' }) ?? DEFAULTS.maxPixels,
+    retainDays: wholeNumber(env, 'MACAO_OCR_RETAIN_DAYS', { min: 1, unit: 'days' }),
+  };
+}
+
+function parseS3(env: Env, allowInsecure: boolean): Config['s3'] {
+  // S3_ENDPOINT may be cleartext: workers read scans through it, often from MinIO on a private
+  // network. The presign endpoint is what the provider downloads from, across the internet.
+  const cos = 'https://cos.ap-guangzhou.myqcloud.com';
+  const presignEndpoint = url(env, 'S3_PRESIGN_ENDPOINT', ['http:', 'https:'], cos);
+  requireTls('S3_PRESIGN_ENDPOINT', presignEndpoint, allowInsecure);
+  return {
+    endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:'], cos),
+    forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE'),
+    region: str(env, 'AWS_REGION') ?? str(env, 'AWS_DEFAULT_REGION') ?? DEFAULTS.awsRegion,
+    presignEndpoint,
+    presignTtlSec:
+      wholeNumber(env, 'S3_PRESIGN_TTL_S', { min: 10, max: 3600, unit: 'seconds' }) ?? DEFAULTS.presignTtlSec,
+  };
+}
+
+function parseOcr(env: Env, allowInsecure: boolean): Config['ocr'] {
   const endpoint = str(env, 'OCR_ENDPOINT') ?? DEFAULTS.ocrEndpoint;
   try {
     parseEndpoint(endpoint);
   } catch (e) {
     throw new ConfigError(`OCR_ENDPOINT: ${(e as Error).message}`);
   }
+  requireTls('OCR_ENDPOINT', endpoint, allowInsecure);
   const imageMode = str(env, 'OCR_IMAGE_MODE') ?? 'url';
   if (imageMode !== 'url' && imageMode !== 'base64') {
     throw new ConfigError(`OCR_IMAGE_MODE must be url or base64, got \`${imageMode}\``);
   }
-  const logLevel = str(env, 'LOG_LEVEL')?.toLowerCase() ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got \`${logLevel}\``);
-  }
   return {
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:'], DEFAULTS.redisUrl) ?? DEFAULTS.redisUrl,
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://user@host:5432/db'),
-    dataDir: resolve(str(env, 'MACAO_OCR_DATA_DIR') ?? DEFAULTS.dataDir),
-    queueName: queueName(str(env, 'MACAO_OCR_QUEUE') ?? DEFAULTS.queueName),
-    s3: {
-      endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:'], 'https://cos.ap-guangzhou.myqcloud.com'),
-      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE'),
-      region: str(env, 'AWS_REGION') ?? str(env, 'AWS_DEFAULT_REGION') ?? DEFAULTS.awsRegion,
-      presignEndpoint: url(
-        env,
-        'S3_PRESIGN_ENDPOINT',
-        ['http:', 'https:'],
-        'https://cos.ap-guangzhou.myqcloud.com',
-      ),
-    },
-    tencent: {
-      secretId: str(env, 'TENCENTCLOUD_SECRET_ID'),
-      secretKey: str(env, 'TENCENTCLOUD_SECRET_KEY'),
-      sessionToken: str(env, 'TENCENTCLOUD_SESSION_TOKEN'),
-    },
-    ocr: {
-      endpoint,
-      region: str(env, 'OCR_REGION'),
-      qps: positiveNumber(env, 'OCR_QPS', DEFAULTS.qps),
-      rateGuardMs: nonNegativeNumber(env, 'OCR_RATE_GUARD_MS', DEFAULTS.rateGuardMs),
-      imageMode,
-      timeoutMs: positiveNumber(env, 'OCR_TIMEOUT_MS', DEFAULTS.ocrTimeoutMs),
-      proxy: url(env, 'OCR_PROXY', ['http:', 'https:'], 'http://proxy.example:3128'),
-    },
-    logLevel,
+    endpoint,
+    region: str(env, 'OCR_REGION'),
+    qps: positiveNumber(env, 'OCR_QPS', DEFAULTS.qps),
+    rateGuardMs: nonNegativeNumber(env, 'OCR_RATE_GUARD_MS', DEFAULTS.rateGuardMs),
+    imageMode,
+    timeoutMs: positiveNumber(env, 'OCR_TIMEOUT_MS', DEFAULTS.ocrTimeoutMs),
+    proxy: url(env, 'OCR_PROXY', ['http:', 'https:'], 'http://proxy.example:3128'),
   };
+}
+
+function parseDashboard(env: Env): Config['dashboard'] {
+  const user = str(env, 'MACAO_OCR_DASHBOARD_USER');
+  const password = str(env, 'MACAO_OCR_DASHBOARD_PASSWORD');
+  if ((user === undefined) !== (password === undefined)) {
+    throw new ConfigError(
+      `MACAO_OCR_DASHBOARD_USER and MACAO_OCR_DASHBOARD_PASSWORD must be set together (the dashboard's login), or neither; only ${user === undefined ? 'MACAO_OCR_DASHBOARD_PASSWORD' : 'MACAO_OCR_DASHBOARD_USER'} is set`,
+    );
+  }
+  return user !== undefined && password !== undefined ? { user, password } : {};
 }
 
 /** The credentials, or a {@link ConfigError} saying which variable to set. */
@@ -233,19 +249,29 @@ export function requireCredentials(config: Config): {
   return { secretId, secretKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
-/** The configuration for printing: secrets masked, passwords in URLs hidden. */
+/** The configuration for printing: secrets masked, passwords and signatures in URLs hidden. */
 export function maskedConfig(config: Config): Record<string, unknown> {
   const mask = (v: string | undefined): string | undefined =>
     v ? `${v.slice(0, 4)}…(${v.length} chars)` : undefined;
+  const maskOptional = (v: string | undefined): string | undefined => (v ? maskSecrets(v) : undefined);
   return {
     ...config,
-    redisUrl: maskUrl(config.redisUrl),
-    databaseUrl: config.databaseUrl ? maskUrl(config.databaseUrl) : undefined,
+    redisUrl: maskSecrets(config.redisUrl),
+    databaseUrl: maskOptional(config.databaseUrl),
+    s3: {
+      ...config.s3,
+      endpoint: maskOptional(config.s3.endpoint),
+      presignEndpoint: maskOptional(config.s3.presignEndpoint),
+    },
     tencent: {
       secretId: mask(config.tencent.secretId),
       secretKey: config.tencent.secretKey ? '***' : undefined,
       sessionToken: config.tencent.sessionToken ? '***' : undefined,
     },
-    ocr: { ...config.ocr, proxy: config.ocr.proxy ? maskUrl(config.ocr.proxy) : undefined },
+    ocr: { ...config.ocr, endpoint: maskSecrets(config.ocr.endpoint), proxy: maskOptional(config.ocr.proxy) },
+    dashboard: {
+      ...config.dashboard,
+      ...(config.dashboard.password === undefined ? {} : { password: '***' }),
+    },
   };
 }

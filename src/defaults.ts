@@ -32,4 +32,12 @@ export const DEFAULTS = {
   awsRegion: 'us-east-1',
   /** Bytes of images a worker process holds at once in `base64` mode. */
   byteBudgetBytes: 256 * 1024 * 1024,
+  /**
+   * Seconds a presigned URL stays valid (`S3_PRESIGN_TTL_S`). The provider downloads within 3 s
+   * of the call; the rest is room for the wait for the shared rate after signing and for clock
+   * skew, and no more: a URL leaked from a log or a proxy is worth little a minute later.
+   */
+  presignTtlSec: 60,
+  /** Pixels (width × height) a scan may have to be decoded (`MACAO_OCR_MAX_PIXELS`). */
+  maxPixels: 50_000_000,
 } as const;

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Config, requireCredentials } from './config.js';
 import { DEFAULTS } from './defaults.js';
+import { maskSecrets } from './maskSecrets.js';
 import type { OcrClient } from './ocr/client.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from './queue.js';
 import { ResultsStore } from './results/store.js';
@@ -47,7 +48,9 @@ export async function openQueueServices(
     await store.close();
     redis.disconnect();
     throw new Error(
-      `cannot reach Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, '//***@')}: ${(e as Error).message}. Is it running, and REDIS_URL right?`,
+      maskSecrets(
+        `cannot reach Redis at ${config.redisUrl}: ${(e as Error).message}. Is it running, and REDIS_URL right?`,
+      ),
     );
   }
   const queue = new Queue<CardJobData>(opts.queueName ?? config.queueName ?? DEFAULTS.queueName, {

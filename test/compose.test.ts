@@ -30,7 +30,7 @@ const RUNTIME_IMAGE = 'macao-ocr:local';
 const SANDBOX_IMAGE = 'macao-ocr-sandbox:local';
 
 /** Started by a plain `docker compose up` (and `run`, behind its own profile). */
-const PRODUCTION_SERVICES = ['redis', 'postgres', 'worker', 'dashboard', 'run'];
+const PRODUCTION_SERVICES = ['redis', 'postgres', 'migrate', 'worker', 'dashboard', 'run'];
 /** The `sandbox` profile: stand-ins for the cloud. */
 const SANDBOX_SERVICES = ['minio', 'minio-init', 'emulator', 'samples'];
 /** Our services that read and pay for cards. */
@@ -44,6 +44,8 @@ const REQUIRED = [
   'TENCENTCLOUD_SECRET_KEY',
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
+  'MACAO_OCR_DASHBOARD_USER',
+  'MACAO_OCR_DASHBOARD_PASSWORD',
 ];
 
 /**
@@ -255,7 +257,7 @@ function runScript(
 describe('docker-compose.yml: services, profiles and images', () => {
   it('production runs without a profile (run: its own); the sandbox profile holds exactly minio, minio-init, emulator, samples', () => {
     expect(Object.keys(services).sort()).toEqual([...PRODUCTION_SERVICES, ...SANDBOX_SERVICES].sort());
-    for (const name of ['redis', 'postgres', 'worker', 'dashboard'])
+    for (const name of ['redis', 'postgres', 'migrate', 'worker', 'dashboard'])
       expect(services[name]!.profiles, `${name} starts with a plain \`up\``).toBeUndefined();
     expect(services.run!.profiles).toEqual(['run']);
     const sandbox = Object.keys(services).filter((n) => services[n]!.profiles?.includes('sandbox'));
@@ -285,9 +287,14 @@ describe('docker-compose.yml: services, profiles and images', () => {
         dependsOn(services[name]!).filter((d) => SANDBOX_SERVICES.includes(d)),
         `${name} depends on a sandbox service`,
       ).toEqual([]);
-    for (const name of WORKERS)
+    for (const name of WORKERS) {
       for (const dep of ['redis', 'postgres'])
         expect(condition(services[name]!, dep)).toBe('service_healthy');
+      // Only `migrate` runs DDL: the workers start once it is done.
+      expect(condition(services[name]!, 'migrate')).toBe('service_completed_successfully');
+    }
+    expect(command(services.migrate!)).toEqual(['migrate']);
+    expect(condition(services.migrate!, 'postgres')).toBe('service_healthy');
     expect(condition(services.dashboard!, 'redis')).toBe('service_healthy');
     expect(condition(services.samples!, 'minio-init')).toBe('service_completed_successfully');
     expect(condition(services['minio-init']!, 'minio')).toBe('service_healthy');
@@ -298,7 +305,7 @@ describe('docker-compose.yml: services, profiles and images', () => {
 
   it('production runs the runtime image, the emulator and samples the sandbox image, both built here', () => {
     const stages = parseDockerfile(readFileSync('Dockerfile', 'utf8')).stages.map((s) => s.name);
-    for (const name of ['worker', 'dashboard', 'run']) {
+    for (const name of ['migrate', 'worker', 'dashboard', 'run']) {
       const s = services[name]!;
       expect(s.image, name).toBe(RUNTIME_IMAGE);
       const build = typeof s.build === 'string' ? { context: s.build } : s.build;

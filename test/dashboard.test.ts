@@ -1,16 +1,28 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { join } from 'node:path';
+import { Queue, Worker } from 'bullmq';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type Dashboard,
+  type DashboardAction,
+  type DashboardAuth,
+  type DashboardOptions,
   SHOWN_DATA_FIELDS,
   SHOWN_RESULT_FIELDS,
   startDashboard,
+  UNSHOWN_REASON,
 } from '../src/dashboard/index.js';
+import { createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
 import type { SampleObject } from '../src/sandbox/specimen/index.js';
 import { launchChromium } from './support/chromium.js';
+import { runCli } from './support/cli.js';
+import { URL_SIGNATURE } from './support/leaks.js';
 import { type Pipeline, startPipeline } from './support/pipeline.js';
+import { BIN, TSX, until, watchProcess } from './support/processes.js';
 
 const SCREENSHOT = join('test-output', 'dashboard.png');
 
@@ -29,9 +41,22 @@ interface BoardQueue {
   }[];
 }
 
-async function boardQueue(d: Dashboard, queueName: string, status: string): Promise<BoardQueue> {
+/** The login of the tests that configure one. */
+const LOGIN: DashboardAuth = { user: 'kyc-ops', password: `pw-${randomBytes(6).toString('hex')}` };
+
+function basic(auth: DashboardAuth): string {
+  return `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
+}
+
+async function boardQueue(
+  d: Dashboard,
+  queueName: string,
+  status: string,
+  headers: Record<string, string> = {},
+): Promise<BoardQueue> {
   const res = await fetch(
     `${d.url}api/queues?activeQueue=${encodeURIComponent(queueName)}&status=${status}&page=1&jobsPerPage=50`,
+    { headers },
   );
   expect(res.status).toBe(200);
   const body = (await res.json()) as { queues: BoardQueue[] };
@@ -40,14 +65,40 @@ async function boardQueue(d: Dashboard, queueName: string, status: string): Prom
   return q;
 }
 
+/** A request with headers `fetch` refuses to set (`Host`), answered in full. */
+function rawRequest(
+  url: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('dashboard', () => {
   let p: Pipeline;
   let browser: Browser;
   let cards: SampleObject[];
   let waiting: number;
   const dashboards: Dashboard[] = [];
-  const start = async (allowActions: boolean): Promise<Dashboard> => {
-    const d = await startDashboard({ redisUrl: p.redisUrl, queueName: p.queueName, port: 0, allowActions });
+  const start = async (allowActions: boolean, extra: Partial<DashboardOptions> = {}): Promise<Dashboard> => {
+    const d = await startDashboard({
+      redisUrl: p.redisUrl,
+      queueName: p.queueName,
+      port: 0,
+      allowActions,
+      ...extra,
+    });
     dashboards.push(d);
     return d;
   };
@@ -191,8 +242,123 @@ describe('dashboard', () => {
     expect(await p.queue.getFailedCount()).toBe(1);
   });
 
-  it('with --allow-actions, offers Retry all and retries the failed job', async () => {
-    const d = await start(true);
+  it('answers only to its own names: another Host gets 421 and no board', async () => {
+    const d = await start(false, { allowedHosts: ['ops.example.test', 'tunnel.example.test:8443'] });
+    const api = `${d.url}api/queues`;
+    for (const host of [
+      `localhost:${d.port}`,
+      `127.0.0.1:${d.port}`,
+      'ops.example.test',
+      'tunnel.example.test:8443',
+    ])
+      expect((await rawRequest(d.queueUrl, { host })).status, host).toBe(200);
+    // A name an attacker points at 127.0.0.1 (DNS rebinding), a loopback name on another port.
+    for (const host of [
+      `rebind.attacker.test:${d.port}`,
+      'rebind.attacker.test',
+      `localhost:${d.port + 1}`,
+    ]) {
+      for (const url of [d.queueUrl, api]) {
+        const res = await rawRequest(url, { host });
+        expect(res.status, `${host} ${url}`).toBe(421);
+        expect(res.headers['content-type']).toMatch(/^text\/plain/);
+        expect(res.body).toMatch(/^Misdirected Request: .*--allowed-host NAME/);
+        expect(res.body).not.toContain(p.queueName);
+        expect(res.body).not.toContain('rebind');
+      }
+    }
+  });
+
+  it('with a login: 401 without it or with a wrong one, the API and the page with it', async () => {
+    const d = await start(false, { auth: LOGIN });
+    const api = `${d.url}api/queues?activeQueue=${encodeURIComponent(p.queueName)}&status=latest&page=1&jobsPerPage=5`;
+    const html = await fetch(d.queueUrl, { headers: { authorization: basic(LOGIN) } });
+    expect(html.status).toBe(200);
+    const asset = /<script[^>]+src="([^"]+)"/.exec(await html.text())?.[1];
+    expect(asset).toBeDefined();
+    const wrong = [
+      undefined,
+      basic({ ...LOGIN, password: `${LOGIN.password}x` }),
+      basic({ ...LOGIN, user: 'root' }),
+    ];
+    for (const url of [d.queueUrl, api, new URL(asset ?? '', d.url).href]) {
+      for (const authorization of wrong) {
+        const res = await fetch(url, authorization ? { headers: { authorization } } : {});
+        expect(res.status, `${url} ${authorization ? 'wrong login' : 'no login'}`).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Basic realm="macao-ocr"');
+        expect(await res.text()).not.toContain(p.queueName);
+      }
+    }
+    const q = await boardQueue(d, p.queueName, 'latest', { authorization: basic(LOGIN) });
+    expect(q.counts.waiting).toBe(await p.queue.getWaitingCount());
+
+    const context = await browser.newContext({
+      httpCredentials: { username: LOGIN.user, password: LOGIN.password },
+      viewport: { width: 1400, height: 1000 },
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(d.queueUrl);
+      const title = page.getByRole('heading', { level: 1, name: p.queueName });
+      await title.waitFor({ state: 'visible', timeout: 20_000 });
+      await page.getByText('card d/by-hand_front.jpg').waitFor({ state: 'visible' });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('refuses a change sent from a page of another site, even with the login', async () => {
+    const d = await start(true, { auth: LOGIN });
+    const pause = `${d.url}api/queues/${encodeURIComponent(p.queueName)}/pause`;
+    const res = await rawRequest(
+      pause,
+      { authorization: basic(LOGIN), origin: 'https://evil.example.test' },
+      'PUT',
+    );
+    expect(res.status).toBe(403);
+    expect(await p.queue.isPaused()).toBe(false);
+  });
+
+  it('macao-ocr dashboard on another interface starts with a login and asks every request for it', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', TSX, BIN, 'dashboard', '--port', '0', '--host', '0.0.0.0'],
+      {
+        env: {
+          ...process.env,
+          REDIS_URL: p.redisUrl,
+          MACAO_OCR_QUEUE: p.queueName,
+          MACAO_OCR_DASHBOARD_USER: LOGIN.user,
+          MACAO_OCR_DASHBOARD_PASSWORD: LOGIN.password,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const d = watchProcess(child);
+    try {
+      await until(
+        () => /dashboard: http:\/\/0\.0\.0\.0:\d+\//.test(d.output()),
+        30_000,
+        'the dashboard to listen',
+      );
+      const port = /dashboard: http:\/\/0\.0\.0\.0:(\d+)\//.exec(d.output())?.[1];
+      const api = `http://127.0.0.1:${port}/api/queues`;
+      expect((await fetch(api)).status).toBe(401);
+      const res = await fetch(api, { headers: { authorization: basic(LOGIN) } });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { queues: { name: string }[] };
+      expect(body.queues.map((q) => q.name)).toEqual([p.queueName]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await d.exited).toBe(0);
+    expect(d.output()).toContain('login required');
+    expect(d.output()).not.toContain(LOGIN.password);
+  });
+
+  it('with --allow-actions, offers Retry all, retries the failed job, and reports the action for the audit log', async () => {
+    const actions: DashboardAction[] = [];
+    const d = await start(true, { onAction: (a) => void actions.push(a) });
     expect(d.readOnly).toBe(false);
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     try {
@@ -207,6 +373,99 @@ describe('dashboard', () => {
     expect(await res.json()).toEqual({ retried: 1, skipped: 0 });
     expect(await p.queue.getFailedCount()).toBe(0);
     expect(await p.queue.getWaitingCount()).toBe(waiting + 1);
+    await until(() => actions.length > 0, 5000, 'the action to be reported');
+    expect(actions).toEqual([
+      { method: 'PUT', path: `/api/queues/${p.queueName}/retry/failed`, status: 200, user: undefined },
+    ]);
+  });
+});
+
+describe('macao-ocr dashboard without a login', () => {
+  // Set and empty: a login in the environment running the tests must not make these pass.
+  const env = { MACAO_OCR_DASHBOARD_USER: '', MACAO_OCR_DASHBOARD_PASSWORD: '' };
+
+  it('refuses to start with --allow-actions or on an interface other than loopback (exit 2)', async () => {
+    for (const args of [
+      ['--allow-actions'],
+      ['--host', '0.0.0.0'],
+      ['--host', '::'],
+      ['--host', '192.0.2.10'],
+    ]) {
+      const r = await runCli(['dashboard', '--port', '0', ...args], env);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(/needs a login: .*Set MACAO_OCR_DASHBOARD_USER and MACAO_OCR_DASHBOARD_PASSWORD/);
+      expect(r.out).toBe('');
+    }
+  });
+
+  it('refuses an --allowed-host that is not a host name (exit 2)', async () => {
+    const r = await runCli(['dashboard', '--port', '0', '--allowed-host', 'https://ops.example.test/'], env);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--allowed-host `https://ops.example.test/` is not a host name');
+  });
+});
+
+describe('failures on the board', () => {
+  const queueName = `dash-fail-${randomBytes(6).toString('hex')}`;
+  const redisUrl = (): string => inject('redisUrl');
+  const key = 'd/陳大文_CHAN_TAI_MAN_1234567_front.jpg';
+  const presigned =
+    `https://scans.s3.ap-east-1.amazonaws.com/${encodeURI(key)}?X-Amz-Algorithm=AWS4-HMAC-SHA256` +
+    '&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20260101%2Fap-east-1%2Fs3%2Faws4_request&X-Amz-Signature=9f3c0d5e7a1b';
+  const frames = `    at download (/srv/macao-ocr/dist/worker/presentImage.js:42:7)\n    at ${presigned}\n    at processCard (/srv/macao-ocr/dist/worker/processCard.js:88:3)`;
+  /** What the jobs throw: with a code of ours, without one, and a bare word from a card. */
+  const messages = [
+    `FailedOperation.DownLoadError: could not read ${key} from ${presigned}`,
+    `GET ${presigned} failed for ${key}`,
+    'CHAN',
+  ];
+  let queue: Queue;
+  let d: Dashboard | undefined;
+
+  beforeAll(async () => {
+    queue = new Queue(queueName, { connection: createRedis(redisUrl()), prefix: DEFAULT_QUEUE_PREFIX });
+    const worker = new Worker(
+      queueName,
+      async (job) => {
+        await job.log(`reading ${key}`);
+        const err = new Error(messages[Number(job.data.i)]);
+        err.stack = `Error: ${err.message}\n${frames}`;
+        throw err;
+      },
+      { connection: createRedis(redisUrl()), prefix: DEFAULT_QUEUE_PREFIX },
+    );
+    await queue.addBulk(messages.map((_, i) => ({ name: 'card', data: { i }, opts: { attempts: 1 } })));
+    await until(async () => (await queue.getFailedCount()) === messages.length, 20_000, 'the jobs to fail');
+    await worker.close();
+    // Redis holds all of it: what the board leaves out is really there to leave out.
+    const raw = JSON.stringify(await queue.getJobs(['failed']));
+    expect(raw).toMatch(URL_SIGNATURE);
+    expect(raw).toContain('presentImage.js');
+  });
+  afterAll(async () => {
+    await d?.close();
+    await queue?.obliterate({ force: true });
+    await queue?.close();
+  });
+
+  it('shows the error code alone: no message, stack frame, S3 key, URL or job log', async () => {
+    d = await startDashboard({ redisUrl: redisUrl(), queueName, port: 0 });
+    const q = await boardQueue(d, queueName, 'failed');
+    expect(q.jobs.map((j) => j.failedReason).sort()).toEqual(
+      ['FailedOperation.DownLoadError', UNSHOWN_REASON, UNSHOWN_REASON].sort(),
+    );
+    const id = q.jobs[0]?.id ?? '';
+    const one = await fetch(`${d.url}api/queues/${queueName}/${id}`);
+    const logs = await fetch(`${d.url}api/queues/${queueName}/${id}/logs`);
+    expect(one.status).toBe(200);
+    expect(logs.status).toBe(200);
+    const single = (await one.json()) as { job: { stacktrace: unknown[] } };
+    expect(single.job.stacktrace).toEqual([]);
+    const body = `${JSON.stringify(q)}\n${JSON.stringify(single)}\n${await logs.text()}`;
+    for (const leak of [key, '陳大文', 'CHAN', 'amazonaws', 'https://', 'presentImage.js', '    at '])
+      expect(body, leak).not.toContain(leak);
+    expect(body).not.toMatch(URL_SIGNATURE);
+    for (const job of q.jobs) expect((job as { stacktrace?: unknown[] }).stacktrace).toEqual([]);
   });
 });
 

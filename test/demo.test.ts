@@ -41,15 +41,16 @@ describe('macao-ocr demo, end to end', () => {
     const fronts = samples.filter((o) => o.kind === 'card' && o.side === 'front').length;
     const count = (label: string): number =>
       Number(new RegExp(`^\\s+${label}\\s+(\\d+)$`, 'm').exec(stdout)?.[1]);
-    // Good cards and the oversize scan (sent again downscaled) are recognized; the truncated JPEG,
-    // the photo that is no card and the text named .jpg are rejected; the GIF and the empty file
-    // never leave the producer.
+    // Good cards and the oversize scan (sent again downscaled) are recognized; the truncated JPEG
+    // and the photo that is no card are rejected by the API, the text named .jpg by the worker's
+    // pre-flight (no call); the GIF and the empty file never leave the producer.
     expect(Number(/found\s+(\d+) objects/.exec(stdout)?.[1])).toBeGreaterThan(100);
     expect(count('recognized')).toBe(fronts + 1);
     expect(count('rejected')).toBe(3);
     expect(count('failed')).toBe(0);
     expect(count('skipped')).toBe(2);
-    expect(stdout).toMatch(/FailedOperation\.ImageDecodeFailed\s+rejected\s+2/);
+    expect(stdout).toMatch(/FailedOperation\.ImageDecodeFailed\s+rejected\s+1/);
+    expect(stdout).toMatch(/Image\.NotPngOrJpeg\s+rejected\s+1/);
     expect(stdout).toMatch(/FailedOperation\.ImageNoSpecifiedCard\s+rejected\s+1/);
     expect(stdout).toMatch(/unsupported-format\s+1/);
     expect(stdout).toMatch(/empty\s+1/);

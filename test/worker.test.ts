@@ -36,8 +36,9 @@ describe('worker: cards through the emulator', () => {
     await w.close();
     const fronts = good.filter((o) => o.side === 'front');
     const byOutcome = await outcomes(p.store, run.runId!);
-    // GIF and empty are skipped by the producer; truncated, not-a-card and text-as-jpg are rejected;
-    // the oversize PNG is too large to download (7 MB) and is sent again downscaled.
+    // GIF and empty are skipped by the producer; truncated and not-a-card are rejected by the API,
+    // text-as-jpg by the worker's pre-flight (not a JPEG by its bytes) without a call; the oversize
+    // PNG is too large to download (7 MB) and is sent again downscaled.
     expect(byOutcome).toEqual({ recognized: fronts.length + 1, rejected: 3, skipped: 2 });
     const { rows } = await p.store.pool.query(
       `SELECT front_key, back_key, id_number, cn_last_name, en_first_name, birthday_raw, api_calls, attempts, warnings, checks
@@ -66,8 +67,8 @@ describe('worker: cards through the emulator', () => {
     );
     expect(rejected.rows).toEqual([
       { error_code: 'FailedOperation.ImageDecodeFailed', api_calls: 1 },
-      { error_code: 'FailedOperation.ImageDecodeFailed', api_calls: 1 },
       { error_code: 'FailedOperation.ImageNoSpecifiedCard', api_calls: 1 },
+      { error_code: 'Image.NotPngOrJpeg', api_calls: 0 },
     ]);
     expect(faults.length).toBe(6);
   });
@@ -331,10 +332,11 @@ describe('worker: cards through the emulator', () => {
       [run.runId],
     );
     expect(rows).toHaveLength(1);
-    expect(rows[0].portrait_key).toBe(`portraits/${rows[0].version_id}.jpg`);
-    expect(rows[0].raw_response.RetImage).toBeUndefined();
+    expect(rows[0].portrait_key).toBe(`s3://${p.bucket}/portraits/${rows[0].version_id}.jpg`);
+    // No second copy of the answer: only what no column holds and carries no card data.
+    expect(rows[0].raw_response).toEqual({ Angle: '0' });
     const { readObject } = await import('../src/storage/objects.js');
-    const jpeg = await readObject(p.s3, p.bucket, rows[0].portrait_key);
+    const jpeg = await readObject(p.s3, p.bucket, `portraits/${rows[0].version_id}.jpg`);
     const sharp = (await import('sharp')).default;
     const meta = await sharp(jpeg).metadata();
     expect(meta.format).toBe('jpeg');

@@ -44,3 +44,26 @@ export async function resolveRun(store: ResultsStore, run: string | undefined): 
     );
   return latest.id;
 }
+
+/**
+ * Opens the results store alone (no Redis, no object store), runs `fn`, closes it. `migrate`:
+ * apply pending migrations, which on PostgreSQL is the schema owner's job (`macao-ocr migrate`).
+ */
+export async function withStore<T>(
+  fn: (store: ResultsStore) => Promise<T>,
+  opts: { migrate?: boolean } = {},
+): Promise<T> {
+  loadDotEnv();
+  const config = parseConfig();
+  const { ResultsStore } = await import('../results/store.js');
+  const store = await ResultsStore.open({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    ...(opts.migrate ? { migrate: true } : {}),
+  });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

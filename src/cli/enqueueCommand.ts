@@ -107,6 +107,14 @@ export function registerEnqueueCommand(program: Command): void {
           : undefined,
       });
       if (tty) process.stderr.write('\n');
+      // Sending cards again pays for them again: who asked for it is kept.
+      if (opts.reprocess && r.runId) {
+        await s.store.audit({
+          command: 'enqueue',
+          args: process.argv.slice(3),
+          counts: { enqueued: r.counts.enqueued },
+        });
+      }
       for (const b of r.badLines) console.error(`manifest line ${b.line} skipped: ${b.problem}`);
       console.log(`${r.runId ? `run ${r.runId}` : 'dry run (nothing written)'}: ${formatCounts(r.counts)}`);
     });

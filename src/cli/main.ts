@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadDotEnv } from '../config.js';
+import { registerAuditCommand, registerMigrateCommand, registerRolesCommand } from './adminCommands.js';
 import { registerConfigCommand } from './configCommand.js';
 import { registerDashboardCommand } from './dashboardCommand.js';
 import { registerDemoCommand } from './demoCommand.js';
 import { registerEmulatorCommand } from './emulatorCommand.js';
 import { registerEnqueueCommand } from './enqueueCommand.js';
+import { registerEraseCommand, registerPurgeCommand } from './personalDataCommands.js';
 import { registerReportCommand } from './reportCommand.js';
 import { registerRetryCommands } from './retryCommand.js';
 import { registerRunCommand } from './runCommand.js';
@@ -42,6 +44,11 @@ export function buildProgram(): Command {
   registerDashboardCommand(program);
   registerEmulatorCommand(program);
   registerSamplesCommand(program);
+  registerPurgeCommand(program);
+  registerEraseCommand(program);
+  registerAuditCommand(program);
+  registerMigrateCommand(program);
+  registerRolesCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();

@@ -28,7 +28,7 @@ export function registerReportCommand(program: Command): void {
     .description('a run card by card: summary on top, then one line per card version')
     .argument('[RUN]', 'run id (default: the newest run)')
     .option('--format <table|csv|jsonl>', 'table on a terminal; csv or jsonl for files and scripts', 'table')
-    .option('--out <FILE>', 'write the cards to FILE instead of standard output')
+    .option('--out <FILE>', 'write the cards to FILE instead of standard output (a new file: mode 0600)')
     .option(
       '--outcome <OUTCOME,...>',
       'only these outcomes (recognized, rejected, failed, skipped, pending)',
@@ -41,13 +41,28 @@ export function registerReportCommand(program: Command): void {
       const { exportCards } = await import('../results/exportCards.js');
       await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
+        // A reader's role may not select the personal columns: the report goes on without them.
+        const personal = await s.store.canReadPersonalData();
+        if (!personal)
+          console.error(
+            'report: this database role may not read personal data: fields and portraits are left out',
+          );
         const filter = {
           runId,
           outcomes: o.outcome as (Outcome | 'pending')[] | undefined,
           errorCode: o.code,
+          personal,
         };
-        if (o.format === 'table') await printTable(exportCards, s, filter);
-        else await exportTo(exportCards, s, { ...filter, format: o.format as 'csv' | 'jsonl' }, o.out);
+        const n =
+          o.format === 'table'
+            ? await printTable(exportCards, s, filter)
+            : await exportTo(exportCards, s, { ...filter, format: o.format as 'csv' | 'jsonl' }, o.out);
+        // Who exported whose data, and where to: the audit log keeps it.
+        await s.store.audit({
+          command: 'report',
+          args: process.argv.slice(3),
+          counts: { cards: n, personal: personal ? 1 : 0 },
+        });
       });
     });
 }
@@ -67,7 +82,7 @@ async function printTable(
   exportCards: ExportCards,
   s: QueueServices,
   filter: Omit<ExportOptions, 'format'>,
-): Promise<void> {
+): Promise<number> {
   const report = await loadRunReport(s.store, filter.runId);
   if (report) console.log(formatRunReport(report));
   console.log('');
@@ -86,6 +101,7 @@ async function printTable(
     format: 'jsonl',
   });
   console.log(lines.join('\n'));
+  return lines.length;
 }
 
 /** The cards as CSV or JSONL, to `out` or standard output. */
@@ -94,12 +110,14 @@ async function exportTo(
   s: QueueServices,
   opts: ExportOptions,
   outFile: string | undefined,
-): Promise<void> {
-  const out = outFile ? createWriteStream(outFile) : process.stdout;
+): Promise<number> {
+  // Card data: a new file is its owner's alone. An existing file keeps the mode its owner gave it.
+  const out = outFile ? createWriteStream(outFile, { mode: 0o600 }) : process.stdout;
   const n = await exportCards(s.store.pool, out, opts);
   if (outFile) {
     (out as ReturnType<typeof createWriteStream>).end();
     await once(out, 'finish');
     console.error(`wrote ${n} cards of run ${opts.runId} to ${outFile}`);
   }
+  return n;
 }

@@ -14,6 +14,7 @@ export function registerRetryCommands(program: Command): void {
       await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
         const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code });
+        await s.store.audit({ command: 'retry', args: process.argv.slice(3), counts: { queued: n } });
         console.log(
           n === 0
             ? `run ${runId} has no failed cards${o.code ? ` with ${o.code}` : ''}`
@@ -28,6 +29,7 @@ export function registerRetryCommands(program: Command): void {
       const { resumeQueue } = await import('../worker/circuitBreaker.js');
       await withQueueServices(async (s) => {
         const reason = await resumeQueue(s.queue, s.redis, s.store);
+        await s.store.audit({ command: 'resume', args: [], counts: { wasPaused: reason ? 1 : 0 } });
         console.log(reason ? `resumed (it was paused for ${reason.code})` : 'resumed (it was not paused)');
       });
     });

@@ -1,10 +1,27 @@
 import type { Command } from 'commander';
 import { loadDotEnv, parseConfig } from '../config.js';
 import { formatRunReport } from '../results/report.js';
+import type { Services } from '../services.js';
 import { addEnqueueFlags, type EnqueueFlags, enqueueOptionsFrom, formatCounts } from './enqueueCommand.js';
 import { collect } from './options.js';
 import { progressPrinter } from './progress.js';
 import { addWorkFlags, type WorkFlags, workerOptionsFrom } from './workCommand.js';
+
+/** `MACAO_OCR_RETAIN_DAYS`: after a run, the personal data of cards finished longer ago goes. */
+async function applyRetention(services: Services, days: number): Promise<void> {
+  const { purgeCards } = await import('../personalData/purge.js');
+  const counts = await purgeCards({ store: services.store, s3: services.s3, olderThanDays: days });
+  console.log(
+    `\nretention (MACAO_OCR_RETAIN_DAYS=${days}): purged ${counts.cards} cards finished more than ${days} days ago, ${counts.portraits} portraits` +
+      (counts.kept ? `; ${counts.kept} kept: the object store refused to delete one of their objects` : ''),
+  );
+  if (counts.cards > 0 || counts.kept > 0)
+    await services.store.audit({
+      command: 'purge',
+      args: [`--older-than`, `${days}d`, '(MACAO_OCR_RETAIN_DAYS)'],
+      counts: { ...counts },
+    });
+}
 
 export function registerRunCommand(program: Command): void {
   addWorkFlags(
@@ -53,6 +70,16 @@ export function registerRunCommand(program: Command): void {
       });
       progress.done();
       if (r.report) console.log(`\n${formatRunReport(r.report)}`);
+      if (enqueueOpts.reprocess && r.runId) {
+        // Sending cards again pays for them again: who asked for it is kept.
+        await services.store.audit({
+          command: 'run',
+          args: process.argv.slice(3),
+          counts: { enqueued: r.report?.summary.enqueued ?? 0 },
+        });
+      }
+      if (config.retainDays !== undefined && !r.interrupted)
+        await applyRetention(services, config.retainDays);
       if (r.paused) {
         console.error(`\nthe queue is paused: ${r.paused.code}. ${r.paused.hint}`);
         process.exitCode = 1;

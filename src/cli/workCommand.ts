@@ -41,7 +41,17 @@ export async function workerOptionsFrom(
   config: Config,
   o: WorkFlags,
 ): Promise<
-  Pick<CardWorkerOptions, 'qps' | 'rateGuardMs' | 'imageMode' | 'concurrency' | 'portraits' | 'presignS3'>
+  Pick<
+    CardWorkerOptions,
+    | 'qps'
+    | 'rateGuardMs'
+    | 'imageMode'
+    | 'concurrency'
+    | 'portraits'
+    | 'presignS3'
+    | 'presignTtlSec'
+    | 'maxPixels'
+  >
 > {
   const imageMode = o.imageMode ?? config.ocr.imageMode;
   if (imageMode !== 'url' && imageMode !== 'base64')
@@ -57,6 +67,8 @@ export async function workerOptionsFrom(
     concurrency: o.concurrency ? intOption('--concurrency', o.concurrency, 1, 1024) : undefined,
     portraits: o.portraits,
     presignS3: presignEndpoint ? createS3Client({ ...config.s3, endpoint: presignEndpoint }) : undefined,
+    presignTtlSec: config.s3.presignTtlSec ?? DEFAULTS.presignTtlSec,
+    maxPixels: config.maxPixels,
   };
 }
 

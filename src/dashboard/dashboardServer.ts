@@ -1,14 +1,16 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
-import { applyIdentityFormatters } from './formatters.js';
+import { basicAuth, type DashboardAuth } from './basicAuth.js';
+import { CardQueueAdapter } from './cardQueueAdapter.js';
+import { allowedHostError, type HostMatcher, hostGuard, hostMatcher } from './hostGuard.js';
 
 /** Everything from this server, nothing from elsewhere; inline styles are the UI's own. */
 const CONTENT_SECURITY_POLICY = [
@@ -34,16 +36,43 @@ export interface DashboardOptions {
   /** TCP port; 0 picks a free one. */
   port: number;
   /**
-   * Interface to listen on; default `127.0.0.1`. The dashboard has no authentication: put it on
-   * another interface only behind something that has (a reverse proxy, an SSH tunnel).
+   * Interface to listen on; default `127.0.0.1`. Elsewhere than loopback, give {@link auth} (the
+   * `macao-ocr dashboard` command refuses to start without it).
    */
   host?: string;
+  /**
+   * More names the dashboard answers to (`--allowed-host`), as `name` (any port) or `name:port`;
+   * default none. Requests whose `Host` is none of these, the listening address with its port (the
+   * machine's addresses for `0.0.0.0` or `::`) or `localhost`, `127.0.0.1`, `[::1]` with its port
+   * are refused with 421: a page elsewhere cannot reach the board through DNS rebinding.
+   */
+  allowedHosts?: readonly string[];
+  /**
+   * HTTP Basic credentials every request must carry (pages, static files, the API); default none:
+   * no authentication. Requests without them, or with others, get 401.
+   */
+  auth?: DashboardAuth;
   /**
    * Let the dashboard act on the queue (retry, clean, pause, remove, add, ...); default false:
    * read-only, every action is refused. Note that `macao-ocr resume`, not the dashboard's Resume,
    * is the way out of a pause caused by a fatal API error (it also clears the recorded reason).
    */
   allowActions?: boolean;
+  /**
+   * Called after each action the board carried out (a request that changes the queue and
+   * succeeded), for the audit log: its method and path (queue name and job id, never card data)
+   * and the login it came with. Default none.
+   */
+  onAction?: (action: DashboardAction) => void | Promise<void>;
+}
+
+/** One action taken on the dashboard. */
+export interface DashboardAction {
+  method: string;
+  path: string;
+  /** The Basic login's user name, when a login is configured. */
+  user?: string | undefined;
+  status: number;
 }
 
 /** A running dashboard. */
@@ -59,19 +88,36 @@ export interface Dashboard {
 
 /**
  * Serves bull-board for the card queue. Jobs are shown by identity only (run, bucket, keys,
- * ETags; outcome and error code for finished ones): see `formatters.ts`.
+ * ETags; outcome and error code for finished ones; a failure's error code, never its message or
+ * stack): see `formatters.ts` and `cardQueueAdapter.ts`. Only the names of {@link
+ * DashboardOptions.allowedHosts} are answered, and only with the login of {@link
+ * DashboardOptions.auth} when it is given.
  */
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
   const host = opts.host ?? '127.0.0.1';
   const queueName = opts.queueName ?? DEFAULTS.queueName;
   const readOnly = !opts.allowActions;
+  const allowedHosts = opts.allowedHosts ?? [];
+  for (const name of allowedHosts) {
+    const why = allowedHostError(name);
+    if (why) throw new Error(`allowed host \`${name}\` ${why}`);
+  }
+  // Checked before anything connects: bad credentials leave nothing to release.
+  const authGuard = opts.auth ? basicAuth(opts.auth) : undefined;
   // A bounded retry count: a page load must fail, not hang, while Redis is away.
   const redis: Redis = createRedis(opts.redisUrl, { maxRetriesPerRequest: 3 });
   const queue = new Queue<CardJobData>(queueName, {
     connection: redis,
     prefix: opts.prefix ?? DEFAULT_QUEUE_PREFIX,
   });
-  const app = createApp(queueAdapter(queue, readOnly), readOnly);
+  // Filled in once the port is known (port 0 picks one); nothing is served before that.
+  let matches: HostMatcher = () => false;
+  const app = createApp(new CardQueueAdapter(queue, readOnly), {
+    readOnly,
+    hosts: (h) => matches(h),
+    ...(authGuard ? { authGuard } : {}),
+    ...(opts.onAction ? { onAction: opts.onAction } : {}),
+  });
   const release = async (): Promise<void> => {
     await queue.close().catch(() => undefined);
     redis.disconnect();
@@ -86,6 +132,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     throw e;
   }
   const port = (server.address() as AddressInfo).port;
+  matches = hostMatcher(host, port, allowedHosts);
   const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   let closing: Promise<void> | undefined;
   return {
@@ -100,19 +147,43 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   };
 }
 
-/** The card queue as bull-board shows it: identity-only formatters, read-only unless allowed. */
-function queueAdapter(queue: Queue<CardJobData>, readOnly: boolean): BullMQAdapter {
-  const adapter = new BullMQAdapter(queue, {
-    readOnlyMode: readOnly,
-    allowRetries: !readOnly,
-    description: readOnly ? 'macao-ocr card jobs (read-only)' : 'macao-ocr card jobs',
-  });
-  applyIdentityFormatters(adapter);
-  return adapter;
+/** What stands in front of the board. */
+interface AppGuards {
+  readOnly: boolean;
+  hosts: HostMatcher;
+  /** Basic authentication, when configured. */
+  authGuard?: RequestHandler;
+  onAction?: DashboardOptions['onAction'];
 }
 
-/** The Express app: bull-board at `/`, behind the security headers. */
-function createApp(adapter: BullMQAdapter, readOnly: boolean): express.Express {
+/** Reports every request that changed the queue and succeeded, once it is answered. */
+function actionRecorder(onAction: NonNullable<DashboardOptions['onAction']>): RequestHandler {
+  return (req, res, next) => {
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {
+      res.on('finish', () => {
+        if (res.statusCode >= 400) return;
+        const header = req.headers.authorization ?? '';
+        const user = header.startsWith('Basic ')
+          ? Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0]
+          : undefined;
+        Promise.resolve(onAction({ method: req.method, path: req.path, user, status: res.statusCode })).catch(
+          () => undefined,
+        );
+      });
+    }
+    next();
+  };
+}
+
+/**
+ * The Express app: bull-board at `/`, behind the security headers, the `Host` allow-list and,
+ * when configured, Basic authentication, in that order (a misdirected request is refused before
+ * it can learn whether credentials are needed).
+ */
+function createApp(
+  adapter: BullMQAdapter,
+  { readOnly, hosts, authGuard, onAction }: AppGuards,
+): express.Express {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');
   createBullBoard({
@@ -144,6 +215,9 @@ function createApp(adapter: BullMQAdapter, readOnly: boolean): express.Express {
     res.setHeader('referrer-policy', 'no-referrer');
     next();
   });
+  app.use(hostGuard(hosts));
+  if (authGuard) app.use(authGuard);
+  if (onAction) app.use(actionRecorder(onAction));
   app.use('/', serverAdapter.getRouter());
   return app;
 }

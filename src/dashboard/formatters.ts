@@ -1,4 +1,5 @@
 import type { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ruleFor, UNKNOWN_CODE_RULE } from '../ocr/errorActions.js';
 
 /**
  * What the dashboard may show of a job: its identity, never card data. Job data holds identity
@@ -38,6 +39,37 @@ export function formatJobName(job: unknown): string {
   const name = typeof j.name === 'string' ? j.name : 'job';
   const frontKey = formatJobData(j.data).frontKey;
   return typeof frontKey === 'string' ? `${name} ${frontKey}` : name;
+}
+
+/** What the board shows for a failure whose reason is not one of our error codes. */
+export const UNSHOWN_REASON = 'error (not shown here: see the worker log or `macao-ocr report`)';
+
+/** BullMQ's own failure texts, and the code the results store records for each. */
+const BULLMQ_REASONS: Readonly<Record<string, string>> = {
+  'job stalled more than allowable limit': 'Worker.Stalled',
+};
+
+/** A leading error code: `FailedOperation.OcrFailed`, `ClientError.HttpStatus.502`, ... */
+const LEADING_CODE = /^([A-Za-z]+(?:\.[A-Za-z0-9]+)*)(?::|$)/;
+
+/**
+ * A job's failure reason as the dashboard shows it: the error code alone, or
+ * {@link UNSHOWN_REASON}. A reason is an error's message, and a message can carry anything its
+ * thrower put there (an S3 key, a presigned URL, a name read from a card), so nothing after the
+ * code is kept. The code must be one the error table knows (by name or family): a bare word or a
+ * dotted name in that place could as well be a holder's name or a file name.
+ */
+export function formatFailedReason(reason: unknown): string | undefined {
+  if (typeof reason !== 'string' || reason === '') return undefined;
+  const known = BULLMQ_REASONS[reason];
+  if (known) return known;
+  const code = LEADING_CODE.exec(reason)?.[1];
+  return code !== undefined && ruleFor(code) !== UNKNOWN_CODE_RULE ? code : UNSHOWN_REASON;
+}
+
+/** A job's stack trace as the dashboard shows it: none. Stack frames name files, keys and URLs. */
+export function formatStacktrace(_stacktrace: unknown): string[] {
+  return [];
 }
 
 /** Installs the identity-only formatters on a bull-board queue adapter. */

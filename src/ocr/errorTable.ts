@@ -239,6 +239,17 @@ const OURS: Rows = {
       billing: 'not-billed',
     },
   ),
+  // The worker's pre-flight reads each image's first bytes before any call: these cost no call.
+  'Image.NotPngOrJpeg': reject(
+    'The image is not a PNG or a JPEG by its bytes (whatever its name or content type says), or its header does not give its size within the bytes read.',
+    'Convert the scan to PNG or JPEG; the new file is a new version and is sent again.',
+    { billing: 'not-billed' },
+  ),
+  'Image.TooManyPixels': reject(
+    'The image header declares more pixels (width × height) than MACAO_OCR_MAX_PIXELS allows (default 50,000,000): a decompression bomb, or a scan far larger than a card needs.',
+    'Rescan the card at a lower resolution (300 dpi is plenty), or raise MACAO_OCR_MAX_PIXELS if such scans are expected and the workers have the memory (4 bytes a pixel when downscaled).',
+    { billing: 'not-billed' },
+  ),
   'Worker.Error': retry('A failure on our side (Redis, the results store, this process).', WAIT, {
     billing: 'not-billed',
   }),

@@ -174,7 +174,13 @@ async function enqueueManifestEntries(
   const missing: string[] = [];
   await mapLimit(entries, 16, async (e) => {
     try {
-      page.push(await headObject(opts.s3, e.bucket, e.key));
+      // Named by its manifest line: the key may carry a customer number, and this message can
+      // reach a log or a cron mail.
+      page.push(
+        await headObject(opts.s3, e.bucket, e.key, {
+          name: `the object of manifest line ${e.line} in bucket ${e.bucket}`,
+        }),
+      );
     } catch (err) {
       if (err instanceof StorageError && (err.code === 'NotFound' || err.code === 'NoSuchKey'))
         missing.push(e.key);

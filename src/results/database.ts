@@ -1,6 +1,7 @@
 import pg from 'pg';
+import { maskSecrets } from '../maskSecrets.js';
 import { type EmbeddedOptions, openEmbedded } from './embedded.js';
-import { migrate } from './migrate.js';
+import { assertUpToDate, migrate, SchemaVersionError } from './migrate.js';
 
 // `date` columns come back as the text PostgreSQL wrote (YYYY-MM-DD), not as a JS Date in the
 // local time zone, which would shift a birthday by a day west of UTC.
@@ -20,6 +21,12 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** Embedded-only options. */
   embedded?: EmbeddedOptions;
+  /**
+   * Apply pending migrations (DDL). Embedded PGlite always does; on PostgreSQL only the schema's
+   * owner should (`macao-ocr migrate`), so by default the store checks its version and refuses to
+   * run behind it. Default false.
+   */
+  migrate?: boolean;
 }
 
 export interface Database {
@@ -66,13 +73,17 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   // kills the process. The next query gets a fresh connection, or a clear error.
   pool.on('error', () => undefined);
   try {
-    if (schema !== 'public') await pool.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
+    // DDL only where it is this process's to run: the embedded store, or the schema's owner.
+    const ddl = kind === 'pglite' || opts.migrate === true;
+    if (ddl && schema !== 'public') await pool.query(`CREATE SCHEMA IF NOT EXISTS ${ident}`);
     // PGlite ignores startup options, but it is one session multiplexed over every connection:
     // a SET there holds for all of them (and for other processes sharing the directory).
     if (kind === 'pglite' && schema !== 'public') await pool.query(`SET search_path TO ${ident}`);
-    await migrate(pool);
+    if (ddl) await migrate(pool);
+    else await assertUpToDate(pool);
   } catch (e) {
     await closeBackend().catch(() => undefined);
+    if (e instanceof SchemaVersionError) throw e;
     throw describeConnectError(e, opts);
   }
   return { pool, kind, role, schema, close: closeBackend };
@@ -82,7 +93,7 @@ function describeConnectError(e: unknown, opts: DatabaseOptions): Error {
   const err = e instanceof Error ? e : new Error(String(e));
   if (!opts.databaseUrl) return err;
   const code = (err as NodeJS.ErrnoException).code;
-  const where = opts.databaseUrl.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  const where = maskSecrets(opts.databaseUrl);
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
     return new Error(
       `cannot reach PostgreSQL at ${where} (${code}): is the server running, and DATABASE_URL right?`,

@@ -17,6 +17,12 @@ export interface ExportOptions {
    * young generation, so it dies there (see src/cli/heap.ts), at no cost in rows/s.
    */
   pageSize?: number;
+  /**
+   * With the personal columns (the fields and the portrait); default true. Without them the cards
+   * are read from the `cards_public` view, which a `macao_reader` role may select: `fields` and
+   * `portraitKey` are null.
+   */
+  personal?: boolean;
 }
 
 /** One exported card: the JSONL contract scripts rely on (stable; extend it, never rename a field). */
@@ -40,6 +46,8 @@ export interface CardRecord {
   checks: CheckFinding[];
   portraitKey: string | null;
   fields: Record<string, string> | null;
+  /** When the card's personal data was purged or erased (ISO time), or null. */
+  purgedAt: string | null;
 }
 
 const FIELD_COLUMNS: Record<(typeof CARD_FIELD_NAMES)[number], string> = {
@@ -66,7 +74,7 @@ type Row = Record<string, unknown> & { version_id: string };
  * The columns an export reads: named, not `*`, so the raw API response (JSONB, the widest
  * column, which the export does not carry) is neither sent by the database nor parsed here.
  */
-const EXPORT_COLUMNS = [
+const PUBLIC_EXPORT_COLUMNS = [
   'run_id',
   'version_id',
   'bucket',
@@ -85,14 +93,15 @@ const EXPORT_COLUMNS = [
   'request_id',
   'warnings',
   'checks',
-  'portrait_key',
-  ...Object.values(FIELD_COLUMNS),
-].join(', ');
+  'purged_at',
+];
+const EXPORT_COLUMNS = [...PUBLIC_EXPORT_COLUMNS, 'portrait_key', ...Object.values(FIELD_COLUMNS)].join(', ');
 
 function toRecord(r: Row): CardRecord {
   const outcome = (r.pending ? 'pending' : r.outcome) as CardRecord['outcome'];
   let fields: Record<string, string> | null = null;
-  if (outcome === 'recognized') {
+  // A purged card's fields are gone, and a reader's export never had them: null, not empty.
+  if (outcome === 'recognized' && FIELD_COLUMNS.ID in r && !r.purged_at) {
     fields = {};
     for (const name of CARD_FIELD_NAMES) {
       const v = r[FIELD_COLUMNS[name]];
@@ -119,6 +128,7 @@ function toRecord(r: Row): CardRecord {
     checks: r.checks as CheckFinding[],
     portraitKey: (r.portrait_key as string | null) ?? null,
     fields,
+    purgedAt: r.purged_at ? (r.purged_at as Date).toISOString() : null,
   };
 }
 
@@ -141,6 +151,7 @@ const CSV_HEAD = [
   'checks',
   'portraitKey',
   ...CARD_FIELD_NAMES,
+  'purgedAt',
 ];
 
 /** RFC 4180 quoting; a leading `=`, `+`, `-`, `@` is prefixed with `'` so a spreadsheet does not run it as a formula. */
@@ -171,6 +182,7 @@ function csvLine(rec: CardRecord): string {
     rec.checks.map((c) => c.code).join('; '),
     rec.portraitKey,
     ...CARD_FIELD_NAMES.map((n) => rec.fields?.[n]),
+    rec.purgedAt,
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
@@ -194,12 +206,15 @@ export async function exportCards(pool: pg.Pool, out: Writable, opts: ExportOpti
   // ANALYZE samples a bounded number of rows (~0.5 s); a user who does not own the table gets a
   // warning from PostgreSQL, not an error, and the export goes on.
   await pool.query('ANALYZE cards (run_id, version_id)');
+  const personal = opts.personal ?? true;
+  const columns = personal ? EXPORT_COLUMNS : PUBLIC_EXPORT_COLUMNS.join(', ');
+  const table = personal ? 'cards' : 'cards_public';
   if (opts.format === 'csv') await write(`${CSV_HEAD.map(csvCell).join(',')}\r\n`);
   let after = '';
   let n = 0;
   for (;;) {
     const { rows } = await pool.query<Row>(
-      `SELECT ${EXPORT_COLUMNS} FROM cards WHERE run_id = $1 AND version_id > $2
+      `SELECT ${columns} FROM ${table} WHERE run_id = $1 AND version_id > $2
          AND (($3::text[] IS NULL AND ($4 OR NOT pending)) OR (NOT pending AND outcome = ANY($3::text[])) OR ($4 AND pending))
          AND ($5::text IS NULL OR error_code = $5)
        ORDER BY version_id LIMIT $6`,

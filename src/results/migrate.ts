@@ -3,14 +3,51 @@ import { MIGRATIONS, type Migration } from './migrations.js';
 
 /** Whether the store already has every migration: one read, no lock and no DDL. */
 async function upToDate(pool: pg.Pool, migrations: readonly Migration[]): Promise<boolean> {
+  const rows = await appliedVersions(pool);
+  const done = new Set(rows);
+  const newest = Math.max(0, ...migrations.map((m) => m.version));
+  return migrations.every((m) => done.has(m.version)) && rows.every((v) => v <= newest);
+}
+
+/**
+ * The versions applied; none when the store has no schema yet (`undefined_table`). Any other
+ * failure (the server unreachable, a refused login) is the caller's to report as it is.
+ */
+async function appliedVersions(pool: pg.Pool): Promise<number[]> {
   try {
     const { rows } = await pool.query<{ version: number }>('SELECT version FROM schema_migrations');
-    const done = new Set(rows.map((r) => r.version));
-    const newest = Math.max(0, ...migrations.map((m) => m.version));
-    return migrations.every((m) => done.has(m.version)) && rows.every((r) => r.version <= newest);
-  } catch {
-    return false;
+    return rows.map((r) => r.version);
+  } catch (e) {
+    if ((e as { code?: string }).code === '42P01') return [];
+    throw e;
   }
+}
+
+/** Raised by {@link assertUpToDate}: the schema is behind this program (or ahead of it). */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+}
+
+/**
+ * Checks, without any DDL, that the store has every migration this program knows and none it
+ * does not. On PostgreSQL only `macao-ocr migrate`, run by the schema's owner, changes the
+ * schema; every other command checks and says what to run.
+ */
+export async function assertUpToDate(
+  pool: pg.Pool,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<void> {
+  if (await upToDate(pool, migrations)) return;
+  const newest = Math.max(0, ...migrations.map((m) => m.version));
+  const current = Math.max(0, ...(await appliedVersions(pool)));
+  if (current > newest) {
+    throw new SchemaVersionError(
+      `the results store has schema version ${current}, newer than this program knows (${newest}): upgrade macao-ocr before using this database`,
+    );
+  }
+  throw new SchemaVersionError(
+    `the results store's schema is at version ${current}; this version of macao-ocr needs ${newest}: run \`macao-ocr migrate\` as the schema's owner`,
+  );
 }
 
 /**

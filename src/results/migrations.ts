@@ -117,4 +117,45 @@ ALTER TABLE cards ALTER COLUMN run_id SET STATISTICS 10, ALTER COLUMN version_id
     // not enabled), noted once per run and shown in status and the report.
     sql: `ALTER TABLE runs ADD COLUMN account_conditions integer[] NOT NULL DEFAULT '{}';`,
   },
+  {
+    version: 4,
+    name: 'personal data: tombstones, audit log, a view without personal columns',
+    sql: `
+-- A purged or erased card keeps its row as a tombstone (identity, outcome, codes, ledger): the
+-- scan is not paid for again and reports still count it; its personal values are gone.
+ALTER TABLE cards
+  ADD COLUMN purged_at timestamptz,
+  ADD COLUMN purge_reason text CHECK (purge_reason IN ('retention', 'erasure'));
+CREATE INDEX cards_to_purge ON cards (finished_at) WHERE purged_at IS NULL AND NOT pending;
+-- Erasure finds a person by the digits of the ID number, whichever way it was printed.
+CREATE INDEX cards_id_digits ON cards (regexp_replace(id_number, '[^0-9]', '', 'g')) WHERE id_number IS NOT NULL;
+
+-- Who did what to personal data: append-only (a trigger refuses updates and deletes).
+CREATE TABLE audit_log (
+  id        bigserial PRIMARY KEY,
+  at        timestamptz NOT NULL DEFAULT now(),
+  os_user   text NOT NULL,
+  host      text NOT NULL,
+  pid       integer NOT NULL,
+  command   text NOT NULL,
+  args      jsonb NOT NULL DEFAULT '[]'::jsonb,
+  counts    jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only';
+END
+$$;
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- Every card without its personal columns: what a reader (status, report without fields, BI
+-- tools) may see.
+CREATE VIEW cards_public AS
+  SELECT version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes, last_modified,
+         run_id, outcome, reason, pending, warnings, checks, error_code, error_message, attempts,
+         api_calls, latency_ms, request_id, created_at, updated_at, finished_at, purged_at, purge_reason
+  FROM cards;
+`,
+  },
 ];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { type AuditEntry, recordAudit } from './audit.js';
 import { type Database, type DatabaseOptions, openDatabase } from './database.js';
 import type { ApiCallRow, CardResult, Outcome, RunRow, RunSummary, SeenCard } from './types.js';
 import { insertApiCallsSql, upsertOutcomesSql, upsertSeenSql } from './writes.js';
@@ -127,6 +128,19 @@ export class ResultsStore {
       [runId, code],
     );
     return (rowCount ?? 0) > 0;
+  }
+
+  /** Appends to the audit log: who ran which command on personal data or the queue, with counts. */
+  async audit(entry: AuditEntry): Promise<void> {
+    await recordAudit(this.pool, entry);
+  }
+
+  /** Whether this connection's role may read the cards' personal columns (a reader may not). */
+  async canReadPersonalData(): Promise<boolean> {
+    const { rows } = await this.pool.query<{ ok: boolean }>(
+      `SELECT has_column_privilege('cards', 'id_number', 'SELECT') AS ok`,
+    );
+    return rows[0]?.ok === true;
   }
 
   /** Every paused run carries on (after `resume`): back to `running`, the pause reason cleared. */

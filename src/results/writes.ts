@@ -60,10 +60,20 @@ function heightMetres(raw: string | undefined): number | null {
 }
 
 /** Removes what must not be stored: the portrait/preprocessed image. */
+/**
+ * What of the raw answer is kept beside the typed columns: only the fields no column holds and
+ * that carry no card data (`Angle`). The card's fields, its warnings and the request id have
+ * columns of their own: a second copy would be one more place to purge. A field the provider adds
+ * later is not stored until we decide to (the worker logs its name).
+ */
+const KEPT_RAW_FIELDS = ['Angle'] as const;
+
 function storableResponse(raw: Record<string, unknown> | undefined): string | null {
   if (!raw) return null;
-  const { RetImage: _dropped, ...rest } = raw;
-  return JSON.stringify(rest);
+  const kept = Object.fromEntries(
+    KEPT_RAW_FIELDS.filter((k) => raw[k] !== undefined).map((k) => [k, raw[k]]),
+  );
+  return Object.keys(kept).length > 0 ? JSON.stringify(kept) : null;
 }
 
 const OUTCOME_COLUMNS = 37;
@@ -128,7 +138,8 @@ const CASTS: Record<number, string> = {
 /**
  * Outcomes in one statement (one row per version; a batch holding the same version twice keeps
  * the last, since one INSERT cannot update a row twice). A `recognized` row is never overwritten
- * by a later `failed` or `rejected` of the same version unless a reprocess was asked; `api_calls`
+ * by a later `failed` or `rejected` of the same version, nor an erased card by any outcome, unless
+ * a reprocess was asked; `api_calls`
  * is counted from the call ledger, so recording the same outcome twice changes nothing.
  */
 export function upsertOutcomesSql(results: readonly CardResult[], reprocess: boolean): Sql {
@@ -165,7 +176,9 @@ ON CONFLICT (version_id) DO UPDATE SET
   error_message = EXCLUDED.error_message, attempts = EXCLUDED.attempts, latency_ms = EXCLUDED.latency_ms,
   request_id = EXCLUDED.request_id, portrait_key = EXCLUDED.portrait_key, raw_response = EXCLUDED.raw_response,
   api_calls = EXCLUDED.api_calls, pending = false, finished_at = now(), updated_at = now()
-WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.outcome = 'recognized' OR $1::boolean
+WHERE (cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.outcome = 'recognized' OR $1::boolean)
+  -- An erased card's answer that arrives late (its worker held it during the erasure) is not stored.
+  AND (cards.purge_reason IS DISTINCT FROM 'erasure' OR $1::boolean)
 RETURNING version_id, outcome`,
     values,
   };

@@ -82,13 +82,30 @@ export async function checkBucket(s3: S3Client, bucket: string): Promise<void> {
   }
 }
 
+/**
+ * What messages call an object: `opts.name` (the caller knows the card, e.g. "the front image of
+ * card cv1-…"), else its bucket alone. Never the key: real buckets put customer numbers in keys,
+ * and these messages reach logs, Redis (a failed job's reason) and the terminal.
+ */
+function objectName(bucket: string, name: string | undefined): string {
+  return name ?? `an object in bucket ${bucket}`;
+}
+
+/** Options of the object reads: the abort signal and the object's name in messages. */
+export interface ReadOptions {
+  signal?: AbortSignal;
+  /** What messages call the object; default "an object in bucket B". */
+  name?: string;
+}
+
 /** Reads a whole object into memory (the worker's `base64` mode); `maxBytes` guards against a surprise. */
 export async function readObject(
   s3: S3Client,
   bucket: string,
   key: string,
-  opts: { maxBytes?: number; signal?: AbortSignal } = {},
+  opts: ReadOptions & { maxBytes?: number } = {},
 ): Promise<Buffer> {
+  const name = objectName(bucket, opts.name);
   try {
     const out = await s3.send(
       new GetObjectCommand({ Bucket: bucket, Key: key }),
@@ -96,15 +113,50 @@ export async function readObject(
     );
     if (opts.maxBytes !== undefined && (out.ContentLength ?? 0) > opts.maxBytes) {
       out.Body?.transformToWebStream().cancel();
-      throw new Error(
-        `s3://${bucket}/${key} is ${out.ContentLength} bytes, over the ${opts.maxBytes} bytes allowed`,
-      );
+      throw new Error(`${name} is ${out.ContentLength} bytes, over the ${opts.maxBytes} bytes allowed`);
     }
     const bytes = await out.Body?.transformToByteArray();
     // A view on the SDK's bytes, not a copy: an inline image is held once less.
     return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.alloc(0);
   } catch (e) {
-    throw describeS3Error(e, `reading s3://${bucket}/${key}`);
+    throw describeS3Error(e, `reading ${name}`, [key]);
+  }
+}
+
+/** A byte range of an object, and the object's whole size when the store said it. */
+export interface ObjectRange {
+  bytes: Buffer;
+  /** The object's size in bytes (from `Content-Range`); undefined when not given. */
+  size: number | undefined;
+}
+
+/**
+ * Reads bytes `start` to `end` (inclusive) of an object: a GetObject with `Range`. A range that
+ * starts past the end (HTTP 416) reads as no bytes, not as an error: the object is that short.
+ */
+export async function readObjectRange(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  range: { start: number; end: number },
+  opts: ReadOptions = {},
+): Promise<ObjectRange> {
+  try {
+    const out = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${range.start}-${range.end}` }),
+      opts.signal ? { abortSignal: opts.signal } : {},
+    );
+    const bytes = await out.Body?.transformToByteArray();
+    const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
+    return {
+      bytes: bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : Buffer.alloc(0),
+      size: total === undefined ? undefined : Number(total),
+    };
+  } catch (e) {
+    const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (err.name === 'InvalidRange' || err.$metadata?.httpStatusCode === 416)
+      return { bytes: Buffer.alloc(0), size: undefined };
+    throw describeS3Error(e, `reading the first bytes of ${objectName(bucket, opts.name)}`, [key]);
   }
 }
 
@@ -119,7 +171,12 @@ export async function presignGet(
 }
 
 /** ETag, size and LastModified of one object (a manifest names keys, not versions). */
-export async function headObject(s3: S3Client, bucket: string, key: string): Promise<ListedObject> {
+export async function headObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  opts: Pick<ReadOptions, 'name'> = {},
+): Promise<ListedObject> {
   try {
     const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return {
@@ -130,6 +187,6 @@ export async function headObject(s3: S3Client, bucket: string, key: string): Pro
       lastModified: out.LastModified,
     };
   } catch (e) {
-    throw describeS3Error(e, `reading the metadata of s3://${bucket}/${key}`);
+    throw describeS3Error(e, `reading the metadata of ${objectName(bucket, opts.name)}`, [key]);
   }
 }

@@ -76,8 +76,13 @@ const KNOWN_ERRORS = new Map<string, KnownError>([
   ['InternalError', BUSY],
 ]);
 
-/** Turns an AWS SDK or network error into a {@link StorageError} whose message says what to do. */
-export function describeS3Error(e: unknown, doing: string): StorageError {
+/**
+ * Turns an AWS SDK or network error into a {@link StorageError} whose message says what to do.
+ * `doing` says what was being done without naming an object key; `redact` lists strings (the key
+ * read) that must not come through from the store's own message either: some S3-compatible stores
+ * quote the resource in their error text.
+ */
+export function describeS3Error(e: unknown, doing: string, redact: readonly string[] = []): StorageError {
   if (e instanceof StorageError) return e;
   const err = (e instanceof Error ? e : new Error(String(e))) as Error & {
     code?: string;
@@ -111,7 +116,17 @@ export function describeS3Error(e: unknown, doing: string): StorageError {
   if (status !== undefined && status >= 500) {
     return new StorageError(code, `${doing}: the object store answered HTTP ${status} (${code}).`, true);
   }
-  return new StorageError(code, `${doing}: ${code}: ${err.message}`.slice(0, 300), false);
+  return new StorageError(code, `${doing}: ${code}: ${redacted(err.message, redact)}`.slice(0, 300), false);
+}
+
+/** `text` with every occurrence of each string in `secrets` (and of its URL-encoded form) replaced. */
+function redacted(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (!s) continue;
+    for (const form of new Set([s, encodeURIComponent(s), encodeURI(s)])) out = out.split(form).join('[key]');
+  }
+  return out;
 }
 
 function fromKnown(known: KnownError, code: string, doing: string): StorageError {

@@ -41,6 +41,8 @@ export interface CardCall {
   mode: PresentMode;
   /** Set when the job's lock was found gone before sending. */
   lockLost: boolean;
+  /** Sides whose stored header passed the pre-flight in this attempt (`url` mode reads it once). */
+  checked: Set<'front' | 'back'>;
 }
 
 /** A failure that ends the attempt: the error, its code, and what {@link decide} made of it. */
@@ -126,8 +128,15 @@ function callWithQuickRetries(call: CardCall): Promise<RecognizeMacaoIDCardOCRRe
 async function sendOnce(call: CardCall): Promise<RecognizeMacaoIDCardOCRResponse> {
   const { ctx, signal } = call;
   const presented = await presentCard(
-    { s3: ctx.s3, presignS3: ctx.presignS3, budget: ctx.budget, presignTtlSec: ctx.presignTtlSec, signal },
-    call.job.data,
+    {
+      s3: ctx.s3,
+      presignS3: ctx.presignS3,
+      budget: ctx.budget,
+      presignTtlSec: ctx.presignTtlSec,
+      maxPixels: ctx.maxPixels,
+      signal,
+    },
+    { versionId: call.job.id!, job: call.job.data, checked: call.checked },
     call.mode,
   );
   try {

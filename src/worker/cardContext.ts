@@ -39,6 +39,11 @@ export interface CardContext {
    */
   inline: { untilMs: number };
   presignTtlSec: number;
+  /**
+   * Most pixels (width × height) an image may have: the pre-flight rejects more
+   * (`Image.TooManyPixels`) before any call, and every decode in the worker is held to it.
+   */
+  maxPixels: number;
   /** Where `RetImage` portraits go; unset: not asked for. */
   portraits?: { bucket: string; prefix: string } | undefined;
   /** Quick retries inside one attempt (p-retry), and their first and longest delay, ms (startCardWorker: 3, 100, 5,000). */

@@ -107,12 +107,14 @@ export function countsTowardsStorm(code: string): boolean {
 }
 
 /**
- * A failure's code: an `OcrError`'s own; for object-storage failures before the call (a vanished
- * object, an unreachable store) `Storage.*`; anything else on our side `Worker.Error`.
+ * A failure's code: an `OcrError`'s own; an image the pre-flight refused, its `Image.*`; for
+ * object-storage failures before the call (a vanished object, an unreachable store) `Storage.*`;
+ * anything else on our side `Worker.Error`.
  */
 export function failureCode(err: Error): string {
   if (isOcrError(err)) return err.code;
   const code = (err as { code?: string }).code;
+  if (err.name === 'ImageRejection' && code?.startsWith('Image.')) return code;
   if (err.name === 'StorageError' && code) {
     return code === 'NoSuchKey' || code === 'NotFound' ? 'Storage.ObjectMissing' : `Storage.${code}`;
   }

@@ -59,7 +59,8 @@ export async function storePortrait(
     const jpeg = Buffer.from(retImage, 'base64');
     const put = () => putObject(s3, bucket, key, jpeg, 'image/jpeg', { signal: AbortSignal.timeout(10_000) });
     await pRetry(put, { retries: 4, minTimeout: 250, maxTimeout: 2000 });
-    return { portraitKey: key };
+    // The whole location: purge and erasure delete the portrait wherever it was written.
+    return { portraitKey: `s3://${bucket}/${key}` };
   } catch (e) {
     const err = describeS3Error(e, `writing the portrait to bucket ${bucket}`);
     log.warn(

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
 import { checkCard } from '../card/checks.js';
-import { ACCOUNT_CONDITIONS, accountConditionsOf, nameWarnings } from '../card/fields.js';
+import { ACCOUNT_CONDITIONS, accountConditionsOf, CARD_FIELD_NAMES, nameWarnings } from '../card/fields.js';
 import type { RecognizeMacaoIDCardOCRResponse } from '../ocr/types.js';
 import type { CardJobData } from '../queue.js';
 import { type CardCall, callWithFallbacks, initialMode } from './callWithFallbacks.js';
@@ -46,11 +46,35 @@ export async function processCard(
     onCall: ledger.onCall,
     mode: initialMode(ctx),
     lockLost: false,
+    checked: new Set(),
   };
   const answer = await callWithFallbacks(call);
   if ('failure' in answer) return settleFailure(call, ledger, answer.failure);
   await recordRecognized(call, ledger, answer.response);
   return { outcome: 'recognized', code: null, apiCalls: ledger.calls.length };
+}
+
+/** The answer's fields we know: the card's, and `Angle`. Anything else is new from the provider. */
+const KNOWN_FIELDS: ReadonlySet<string> = new Set<string>([...CARD_FIELD_NAMES, 'Angle']);
+
+/** Fields the provider added that this version does not store, by name: how often each was seen. */
+const unknownFieldsSeen = new Map<string, number>();
+
+/**
+ * A field the provider adds later is not stored (it could be personal data no purge knows of):
+ * it is counted, and logged by name, never by value, the first time and every 1,000th time.
+ */
+function noteUnknownFields({ log }: CardCall, fields: Record<string, unknown>): void {
+  for (const name of Object.keys(fields)) {
+    if (KNOWN_FIELDS.has(name)) continue;
+    const seen = (unknownFieldsSeen.get(name) ?? 0) + 1;
+    unknownFieldsSeen.set(name, seen);
+    if (seen === 1 || seen % 1000 === 0)
+      log.warn(
+        { field: name.slice(0, 64), seen },
+        'the API answered a field this version does not store: dropped',
+      );
+  }
 }
 
 /**
@@ -75,6 +99,7 @@ async function recordRecognized(
 ): Promise<void> {
   const { ctx, job, attempt, log } = call;
   const { RetImage, WarnCardInfos, RequestId, ...rest } = response;
+  noteUnknownFields(call, rest);
   const checks = checkCard(rest);
   let portraitKey: string | undefined;
   if (ctx.portraits && RetImage) {

@@ -44,9 +44,15 @@ export interface CardWorkerOptions {
   maxConcurrency?: number;
   /** Bytes of images held in memory at once (inline mode); default 256 MB. */
   byteBudgetBytes?: number;
+  /**
+   * `MACAO_OCR_MAX_PIXELS`: most pixels (width × height) an image may have. The pre-flight reads
+   * each image's header before any call and rejects more (`Image.TooManyPixels`, unpaid); every
+   * decode in the worker is held to it too. Default {@link DEFAULTS.maxPixels} (50,000,000).
+   */
+  maxPixels?: number;
   /** `s3://bucket/prefix` for `RetImage` portraits; unset: portraits are not asked for. */
   portraits?: string | undefined;
-  /** Lifetime of presigned URLs, s; default 300. */
+  /** `S3_PRESIGN_TTL_S`: lifetime of presigned URLs, s; default 60 (the provider downloads within 3 s). */
   presignTtlSec?: number;
   /** How long a job's lock lasts without renewal, ms; a killed worker's jobs run again after about this. Default 30,000. */
   lockDurationMs?: number;
@@ -186,7 +192,8 @@ function cardContext(
     logger: log,
     imageMode: opts.imageMode,
     inline: { untilMs: 0 },
-    presignTtlSec: opts.presignTtlSec ?? 300,
+    presignTtlSec: opts.presignTtlSec ?? DEFAULTS.presignTtlSec,
+    maxPixels: positive('maxPixels', opts.maxPixels ?? DEFAULTS.maxPixels),
     portraits: deps.portraits,
     quickRetries: opts.quickRetries ?? 3,
     quickMinMs: opts.quickMinMs ?? 100,
@@ -202,4 +209,10 @@ function cardContext(
     },
     ...(opts.onOutcome ? { onOutcome: opts.onOutcome } : {}),
   };
+}
+
+/** `value`, or an error naming the option when it is not a number > 0. */
+function positive(option: string, value: number): number {
+  if (!(value > 0)) throw new Error(`\`${option}\` must be a number > 0, got \`${value}\``);
+  return value;
 }

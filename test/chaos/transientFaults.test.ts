@@ -100,11 +100,12 @@ describe('chaos: 40% transient faults', () => {
       wallMs: Date.now() - started,
     });
     expect(recognizedGood.rows[0]?.n).toBe(good.length);
-    // The oversize scan is recognized once downscaled; truncated, not-a-card and text-as-jpg are rejected.
+    // The oversize scan is recognized once downscaled; truncated and not-a-card are rejected by the
+    // API, text-as-jpg by the worker's pre-flight before any call.
     expect(figures.byOutcome).toEqual({ recognized: good.length + 1, rejected: 3, skipped: 2 });
     expect(figures.lost).toBe(0);
     expect(figures.duplicateRows).toBe(0);
-    expect(rejectCalls).toBe(3);
+    expect(rejectCalls).toBe(2);
     expect(retriesAfterReject).toBe(0);
     expect(downscaledAfterTooLarge).toBe(1);
     expect(figures.billed).toBe(good.length + 1);

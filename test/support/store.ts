@@ -17,7 +17,7 @@ export async function openTestStore(
   const dataDir = mkdtempSync(join(tmpdir(), 'macao-ocr-test-store-'));
   const schema = schemaName ?? `t_${randomBytes(6).toString('hex')}`;
   const store = await ResultsStore.open(
-    backend === 'postgres' ? { databaseUrl, dataDir, schema } : { dataDir, schema },
+    backend === 'postgres' ? { databaseUrl, dataDir, schema, migrate: true } : { dataDir, schema },
   );
   return {
     store,

@@ -4,6 +4,7 @@ import type { RecognizeMacaoIDCardOCRResponse } from '../../ocr/types.js';
 import sharp, { type Metadata } from '../../sharp.js';
 import { ApiError, toError } from './errors.js';
 import { type SpecimenTruth, truthFromXmp } from './groundTruth.js';
+import { readTruthStrip } from './truthStrip.js';
 
 /** An image that decoded, with the specimen truth it carries, if any. */
 export interface DecodedImage {
@@ -45,13 +46,11 @@ export async function decodeImage(bytes: Buffer, side: 'front' | 'back'): Promis
         .slice(0, 80),
     );
   }
-  return {
-    bytes,
-    format: meta.format,
-    width: meta.width ?? 0,
-    height: meta.height ?? 0,
-    truth: truthFromXmp(meta.xmpAsString),
-  };
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  // A specimen the worker re-encoded (downscaled) has no XMP any more: its truth strip remains.
+  const truth = truthFromXmp(meta.xmpAsString) ?? (await readTruthStrip(bytes, { width, height }));
+  return { bytes, format: meta.format, width, height, truth };
 }
 
 /**

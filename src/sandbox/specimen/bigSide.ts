@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { type SpecimenTruth, truthToXmp } from '../emulator/groundTruth.js';
+import { paintTruthStrip } from '../emulator/truthStrip.js';
 import type { SpecimenCard } from './generateCard.js';
 import { renderSideRaw } from './renderCard.js';
 
@@ -43,6 +44,8 @@ export async function bigSide(
           }
         : {}),
     };
+    // Large enough to be downscaled, which drops the XMP: the strip carries the truth through.
+    paintTruthStrip(px, { width, height, channels: 3 }, truth);
     const png = await sharp(px, { raw: { width, height, channels: 3 } })
       .png({ compressionLevel: 6 })
       .withXmp(truthToXmp(truth))

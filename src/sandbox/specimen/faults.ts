@@ -2,6 +2,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import { API_LIMITS } from '../../ocr/limits.js';
 import sharp from '../../sharp.js';
 import { truthToXmp } from '../emulator/groundTruth.js';
+import { paintTruthStrip } from '../emulator/truthStrip.js';
 import { generateCard } from './generateCard.js';
 import { createRandom, type Random } from './random.js';
 import { encodeSide, renderSideRaw } from './renderCard.js';
@@ -91,6 +92,8 @@ async function oversize(seed: number, ordinal: number): Promise<SampleObject> {
     height,
     portrait: { left: p.left * scale, top: p.top * scale, width: p.width * scale, height: p.height * scale },
   };
+  // Too large to send as it is: the worker downscales it, dropping the XMP; the strip stays.
+  paintTruthStrip(big, { width, height, channels: 3 }, truth);
   const body = await sharp(big, { raw: { width, height, channels: 3 } })
     .png({ compressionLevel: 1 })
     .withXmp(truthToXmp(truth))

@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { withStore } from './common.js';
+import { UsageError } from './usageError.js';
+
+export function registerMigrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply the results store’s schema migrations (on PostgreSQL, as the schema’s owner)')
+    .action(async () => {
+      await withStore(
+        async (store) => {
+          const { rows } = await store.pool.query<{ v: number }>(
+            'SELECT max(version)::int AS v FROM schema_migrations',
+          );
+          console.log(`the results store's schema is at version ${rows[0]?.v ?? 0}`);
+          await store.audit({ command: 'migrate', args: [], counts: { version: rows[0]?.v ?? 0 } });
+        },
+        { migrate: true },
+      );
+    });
+}
+
+export function registerRolesCommand(program: Command): void {
+  program
+    .command('roles')
+    .description('print idempotent SQL for the group roles macao_worker, macao_reader and macao_reviewer')
+    .requiredOption('--sql', 'print the SQL (run it as the schema’s owner, after `macao-ocr migrate`)')
+    .option('--schema <NAME>', 'the schema the roles are granted on', 'public')
+    .action(async (o: { schema: string }) => {
+      const { rolesSql } = await import('../results/roles.js');
+      try {
+        process.stdout.write(rolesSql(o.schema));
+      } catch (e) {
+        throw new UsageError(`--schema: ${(e as Error).message}`);
+      }
+    });
+}
+
+export function registerAuditCommand(program: Command): void {
+  program
+    .command('audit')
+    .description('who exported, retried, resumed, reprocessed, purged or erased what, and when')
+    .option('--since <DATE>', 'entries at or after this date (2026-11-01 or an ISO time)')
+    .option('--json', 'one JSON object per line')
+    .action(async (o: { since?: string; json?: boolean }) => {
+      const since = o.since === undefined ? undefined : new Date(o.since);
+      if (since && Number.isNaN(since.getTime()))
+        throw new UsageError(`--since must be a date like 2026-11-01, got \`${o.since}\``);
+      const { auditEntries } = await import('../results/audit.js');
+      await withStore(async (store) => {
+        for (const e of await auditEntries(store.pool, since)) {
+          if (o.json) console.log(JSON.stringify(e));
+          else {
+            const counts = Object.entries(e.counts)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ');
+            console.log(
+              `${e.at.toISOString()}  ${e.osUser}@${e.host} pid ${e.pid}  ${e.command} ${e.args.join(' ')}${counts ? `  (${counts})` : ''}`,
+            );
+          }
+        }
+      });
+    });
+}

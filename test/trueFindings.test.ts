@@ -71,4 +71,29 @@ describe('findings that are true of the card', () => {
     expect(report).toMatch(/account {3}-9109: the card-warning service is not enabled/);
     expect(report).not.toContain('warning-service-not-enabled');
   });
+
+  it('a field the provider adds later is logged by name, once, and stored nowhere', async () => {
+    p.emulator.configure({ extraFields: { PlaceOfBirth: 'Taipa-value-9f3e' } });
+    let logged = '';
+    const logger = createLogger({
+      level: 'warn',
+      destination: new Writable({
+        write(chunk, _enc, done) {
+          logged += String(chunk);
+          done();
+        },
+      }),
+    });
+    const run = await p.enqueue('f/');
+    const worker = await p.startWorker({ logger });
+    await p.drained();
+    await worker.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: CARDS });
+    expect(logged.match(/"field":"PlaceOfBirth"/g)).toHaveLength(1);
+    expect(logged).not.toContain('Taipa-value-9f3e');
+    const { rows } = await p.store.pool.query(
+      `SELECT count(*)::int AS n FROM cards WHERE cards::text LIKE '%Taipa-value-9f3e%'`,
+    );
+    expect(rows[0].n).toBe(0);
+  });
 });

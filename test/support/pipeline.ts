@@ -138,6 +138,7 @@ export async function startPipeline(opts: {
         latencyMs: [0, 0],
         omitFields: [],
         warningService: true,
+        extraFields: {},
       });
       await queue.obliterate({ force: true });
       await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');

@@ -103,6 +103,8 @@ export interface EmulatorOptions {
    * `WarnCardInfos` is `[-9109]`, as the provider answers such an account.
    */
   warningService?: boolean;
+  /** Fields added to every successful answer, as the provider may add new ones; default none. */
+  extraFields?: Readonly<Record<string, string>>;
   /** Seed of the fault and latency draws, so a run can be replayed; default `1`. */
   seed?: number;
   /** pino logger; default silent. Image data, URLs and card fields are never logged. */
@@ -122,6 +124,7 @@ export const RUNTIME_OPTION_NAMES = [
   'maxBodyBytes',
   'omitFields',
   'warningService',
+  'extraFields',
 ] as const;
 
 export type RuntimeOptions = Pick<EmulatorOptions, (typeof RUNTIME_OPTION_NAMES)[number]>;
@@ -141,6 +144,7 @@ export interface ResolvedOptions {
   maxBodyBytes: number;
   omitFields: readonly string[];
   warningService: boolean;
+  extraFields: Readonly<Record<string, string>>;
   seed: number;
 }
 
@@ -291,6 +295,12 @@ export function checkRuntimeOptions(partial: Record<string, unknown>): Partial<R
       fail(`\`warningService\` must be true or false, got ${show(partial.warningService)}`);
     out.warningService = partial.warningService;
   }
+  if (partial.extraFields !== undefined) {
+    const v = partial.extraFields;
+    if (!isPlainObject(v) || !Object.values(v).every((x) => typeof x === 'string'))
+      fail(`\`extraFields\` must be an object of strings, got ${show(v)}`);
+    out.extraFields = { ...(v as Record<string, string>) };
+  }
   return out;
 }
 
@@ -322,6 +332,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     ...API_LIMITS,
     omitFields: [],
     warningService: true,
+    extraFields: {},
     seed: 1,
     ...checkRuntimeOptions(runtime),
   };

@@ -146,7 +146,11 @@ export async function recognizedResponse(
   truth: SpecimenTruth,
   retImage: '' | 'portrait' | 'preprocess',
   requestId: string,
-  account: { omitFields: readonly string[]; warningService: boolean } = {
+  account: {
+    omitFields: readonly string[];
+    warningService: boolean;
+    extraFields?: Readonly<Record<string, string>>;
+  } = {
     omitFields: [],
     warningService: true,
   },
@@ -162,6 +166,7 @@ export async function recognizedResponse(
     ...fields,
     RetImage: image,
     WarnCardInfos: account.warningService ? [...truth.warnings] : [-9109],
+    ...account.extraFields,
     RequestId: requestId,
   };
 }

@@ -3,7 +3,8 @@
 //   npm run bench -- startup [--runs 15] [--no-build] [--database-url postgres://...] [--redis-url ...]
 //                            [--only CASE,...]  (help, version, config, status-pg, status-embedded)
 //                            [--node PATH]  (the Node that runs every case, bare Node included;
-//                                            default this one: e.g. .cache/node-v24.22.3/bin/node)
+//                                            default this one; .ci/run keeps Node 24 in
+//                                            ~/.cache/macao-id-ocr-batch/node-v24.22.3/bin/node)
 // Bars: `--help` median wall <= 5 x bare Node's; `--help` peak RSS <= 80 MB.
 // Goal: `status --json` median wall <= 300 ms, on PostgreSQL and on the embedded store.
 //

@@ -15,6 +15,8 @@ export function registerDemoCommand(program: Command): void {
       const count = intOption('--count', o.count, 1, 100_000);
       const qps = intOption('--qps', o.qps, 1, 10_000);
       const { demoCommand } = await loadSandbox('demo');
-      process.exitCode = await demoCommand({ count, qps, keep: o.keep ?? false });
+      process.exitCode = await demoCommand({ count, qps, keep: o.keep ?? false }, (text) =>
+        console.log(text),
+      );
     });
 }

@@ -39,7 +39,7 @@ export function registerEmulatorCommand(program: Command): void {
         const qps = intOption('--qps', o.qps, 0);
         const seed = intOption('--seed', o.seed, 0);
         const { emulatorCommand } = await loadSandbox('emulator');
-        await emulatorCommand({ ...o, port, qps, seed });
+        await emulatorCommand({ ...o, port, qps, seed }, (text) => console.log(text));
       },
     );
 }

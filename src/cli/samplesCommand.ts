@@ -35,14 +35,17 @@ export function registerSamplesCommand(program: Command): void {
         if (o.format !== 'jpeg' && o.format !== 'png')
           throw new UsageError(`--format must be jpeg or png, got \`${o.format}\``);
         const { samplesCommand } = await loadSandbox('samples');
-        await samplesCommand({
-          out: o.out,
-          count,
-          seed,
-          faults: o.faults ?? false,
-          backRatio,
-          format: o.format,
-        });
+        await samplesCommand(
+          {
+            out: o.out,
+            count,
+            seed,
+            faults: o.faults ?? false,
+            backRatio,
+            format: o.format,
+          },
+          (text) => console.log(text),
+        );
       },
     );
 }

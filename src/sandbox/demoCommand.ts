@@ -45,8 +45,14 @@ function rerunWithLegacyOpenssl(): Promise<number> {
   });
 }
 
-/** `macao-ocr demo`: tells the story on standard output and resolves with the exit code. */
-export async function demoCommand(o: { count: number; qps: number; keep: boolean }): Promise<number> {
+/**
+ * `macao-ocr demo`: tells the story through `print` (the command line's standard output) and
+ * resolves with the exit code.
+ */
+export async function demoCommand(
+  o: { count: number; qps: number; keep: boolean },
+  print: (text: string) => void,
+): Promise<number> {
   if (!desAvailable() && !process.env[REEXEC_ENV]) return rerunWithLegacyOpenssl();
   // Logs go to stderr (JSON, or LOG_LEVEL=silent), the story and the report to stdout.
   const logger = createLogger({
@@ -58,7 +64,7 @@ export async function demoCommand(o: { count: number; qps: number; keep: boolean
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   const progress = progressPrinter(process.stdout);
-  console.log('macao-ocr demo: the pipeline end to end, on this machine only\n');
+  print('macao-ocr demo: the pipeline end to end, on this machine only\n');
   const t0 = Date.now();
   try {
     const r = await runDemo({
@@ -74,26 +80,26 @@ export async function demoCommand(o: { count: number; qps: number; keep: boolean
             }
           : undefined,
       logger,
-      onStage: (m) => console.log(`  ${m}`),
+      onStage: (m) => print(`  ${m}`),
       onProgress: progress.update,
       signal: stop.signal,
     });
     progress.done();
-    console.log('');
-    if (r.report) console.log(formatRunReport(r.report));
+    print('');
+    if (r.report) print(formatRunReport(r.report));
     const st = r.emulatorStats;
-    console.log(
+    print(
       `\n  emulator  ${st.calls} calls, ${st.billed} billed, peak ${st.peakPerSecond} calls/s (limit ${o.qps}); answers: ${Object.entries(
         st.byCode,
       )
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
     );
-    console.log(`\n  finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    console.log('\nWhere to look next:');
-    console.log(`  the results store of this run:  export MACAO_OCR_DATA_DIR=${r.dir}/results`);
-    console.log(`  every card, as CSV or JSONL:     npx macao-ocr report ${r.runId ?? ''} --format csv`);
-    console.log(
+    print(`\n  finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    print('\nWhere to look next:');
+    print(`  the results store of this run:  export MACAO_OCR_DATA_DIR=${r.dir}/results`);
+    print(`  every card, as CSV or JSONL:     npx macao-ocr report ${r.runId ?? ''} --format csv`);
+    print(
       '  your own cards:                  README.md, "Pointing it at real Tencent Cloud and real S3 or COS"',
     );
     return r.paused || r.interrupted ? 1 : 0;

@@ -15,8 +15,11 @@ export interface EmulatorCommandOptions {
   seed: number;
 }
 
-/** `macao-ocr emulator`: serves until SIGINT or SIGTERM. */
-export async function emulatorCommand(o: EmulatorCommandOptions): Promise<void> {
+/** `macao-ocr emulator`: serves until SIGINT or SIGTERM; says where through `print` (standard output). */
+export async function emulatorCommand(
+  o: EmulatorCommandOptions,
+  print: (text: string) => void,
+): Promise<void> {
   const credentials: EmulatorCredential[] = [];
   const id = process.env.TENCENTCLOUD_SECRET_ID;
   const key = process.env.TENCENTCLOUD_SECRET_KEY;
@@ -43,8 +46,8 @@ export async function emulatorCommand(o: EmulatorCommandOptions): Promise<void> 
       seed: o.seed,
       logger: createLogger({ name: 'emulator' }),
     });
-    console.log(`emulator listening on ${emulator.url} (a test double: it recognizes only specimen cards)`);
-    console.log(`  OCR_ENDPOINT=${emulator.url}   stats: curl ${emulator.url}/_emulator/stats`);
+    print(`emulator listening on ${emulator.url} (a test double: it recognizes only specimen cards)`);
+    print(`  OCR_ENDPOINT=${emulator.url}   stats: curl ${emulator.url}/_emulator/stats`);
     await new Promise<void>((resolve) => {
       const stop = (): void => {
         process.off('SIGINT', stop);

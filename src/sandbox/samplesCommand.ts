@@ -12,8 +12,8 @@ export interface SamplesCommandOptions {
   format: 'jpeg' | 'png';
 }
 
-/** `macao-ocr samples`: renders specimen cards into a folder or a bucket and says what it wrote. */
-export async function samplesCommand(o: SamplesCommandOptions): Promise<void> {
+/** `macao-ocr samples`: renders specimen cards into a folder or a bucket and says what it wrote through `print`. */
+export async function samplesCommand(o: SamplesCommandOptions, print: (text: string) => void): Promise<void> {
   let sink: SampleSink;
   let close = (): void => undefined;
   if (o.out.startsWith('s3://')) {
@@ -38,7 +38,7 @@ export async function samplesCommand(o: SamplesCommandOptions): Promise<void> {
       .filter(([k, n]) => k !== 'card' && n > 0)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ');
-    console.log(
+    print(
       `wrote ${summary.cards} cards (${summary.cardsWithBack} with a back)${faults ? ` and faults: ${faults}` : ''} to ${o.out} ` +
         `(${(summary.bytes / 1e6).toFixed(1)} MB, ${(summary.elapsedMs / 1000).toFixed(1)} s)`,
     );

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rolesSql } from '../src/results/roles.js';
 import { runCli } from './support/cli.js';
 import { type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
+import { spawnWorker, until } from './support/processes.js';
 import { createDatabase } from './support/store.js';
 
 /**
@@ -136,4 +137,24 @@ describe('database roles', () => {
       { cards: 4, personal: 1 },
     ]);
   });
+
+  it('a macao_worker login enqueues, and a `work` process of that login recognizes the cards', async () => {
+    await p.upload('w/', { count: 3, seed: 72, backRatio: 0 });
+    const enq = await runCli(['enqueue', `s3://${p.bucket}/w/`], envFor(logins.worker));
+    expect(enq.code, enq.err).toBe(0);
+    const worker = spawnWorker(p, [], { DATABASE_URL: urlFor(logins.worker) });
+    try {
+      const recognized = async (): Promise<number> =>
+        (
+          await asOwner(
+            "SELECT count(*)::int AS n FROM cards WHERE front_key LIKE 'w/%' AND outcome = 'recognized'",
+          )
+        ).rows[0].n as number;
+      await until(async () => (await recognized()) === 3, 60_000, 'the worker to recognize 3 cards');
+    } finally {
+      worker.child.kill('SIGTERM');
+    }
+    expect(await worker.exited, worker.output()).toBe(0);
+    expect(worker.output()).not.toMatch(/permission denied/);
+  }, 90_000);
 });

@@ -21,6 +21,26 @@ describe('findings that are true of the card', () => {
     await p?.close();
   });
 
+  /** Enqueues the bucket, works it off with a worker whose warnings are kept, and checks every card was recognized. */
+  async function recognizeAll(): Promise<{ run: { runId?: string }; logged: string }> {
+    let logged = '';
+    const logger = createLogger({
+      level: 'warn',
+      destination: new Writable({
+        write(chunk, _enc, done) {
+          logged += String(chunk);
+          done();
+        },
+      }),
+    });
+    const run = await p.enqueue('f/');
+    const worker = await p.startWorker({ logger });
+    await p.drained();
+    await worker.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: CARDS });
+    return { run, logged };
+  }
+
   async function recognizedCards(
     runId: string,
   ): Promise<{ warnings: unknown[]; checks: { code: string }[] }[]> {
@@ -34,11 +54,7 @@ describe('findings that are true of the card', () => {
 
   it('answers without ResidentType, as the provider’s own example is, carry no finding for it', async () => {
     p.emulator.configure({ omitFields: ['ResidentType'] });
-    const run = await p.enqueue('f/');
-    const worker = await p.startWorker();
-    await p.drained();
-    await worker.close();
-    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: CARDS });
+    const { run } = await recognizeAll();
     const cards = await recognizedCards(run.runId!);
     expect(cards).toHaveLength(CARDS);
     for (const c of cards) expect(c.checks).toEqual([]);
@@ -46,21 +62,7 @@ describe('findings that are true of the card', () => {
 
   it('-9109 is an account condition: noted once per run in the log, status and the report, never a card warning', async () => {
     p.emulator.configure({ warningService: false });
-    let logged = '';
-    const logger = createLogger({
-      level: 'warn',
-      destination: new Writable({
-        write(chunk, _enc, done) {
-          logged += String(chunk);
-          done();
-        },
-      }),
-    });
-    const run = await p.enqueue('f/');
-    const worker = await p.startWorker({ logger });
-    await p.drained();
-    await worker.close();
-    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: CARDS });
+    const { run, logged } = await recognizeAll();
     for (const c of await recognizedCards(run.runId!)) expect(c.warnings).toEqual([]);
     expect(logged.match(/card-warning service is not enabled/g)).toHaveLength(1);
     const status = JSON.parse((await runCli(['status', run.runId!, '--json'], pipelineEnv(p))).out);
@@ -74,21 +76,7 @@ describe('findings that are true of the card', () => {
 
   it('a field the provider adds later is logged by name, once, and stored nowhere', async () => {
     p.emulator.configure({ extraFields: { PlaceOfBirth: 'Taipa-value-9f3e' } });
-    let logged = '';
-    const logger = createLogger({
-      level: 'warn',
-      destination: new Writable({
-        write(chunk, _enc, done) {
-          logged += String(chunk);
-          done();
-        },
-      }),
-    });
-    const run = await p.enqueue('f/');
-    const worker = await p.startWorker({ logger });
-    await p.drained();
-    await worker.close();
-    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: CARDS });
+    const { logged } = await recognizeAll();
     expect(logged.match(/"field":"PlaceOfBirth"/g)).toHaveLength(1);
     expect(logged).not.toContain('Taipa-value-9f3e');
     const { rows } = await p.store.pool.query(

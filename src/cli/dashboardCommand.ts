@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { type Config, ConfigError, loadDotEnv, parseConfig } from '../config.js';
 import type { DashboardAuth } from '../dashboard/basicAuth.js';
-import { allowedHostError, isLoopbackHost } from '../dashboard/hostGuard.js';
+import { allowedHostError } from '../dashboard/hostGuard.js';
+import { isLoopbackHost } from '../endpoint.js';
 import { maskSecrets } from '../maskSecrets.js';
 import { collect, intOption } from './options.js';
 import { UsageError } from './usageError.js';

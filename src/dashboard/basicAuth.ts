@@ -31,6 +31,8 @@ export function basicAuth(auth: DashboardAuth): RequestHandler {
     const userOk = timingSafeEqual(digest(given?.user ?? ''), user);
     const passwordOk = timingSafeEqual(digest(given?.password ?? ''), password);
     if (given && userOk && passwordOk) {
+      // The checked login, for what records who acted (the audit of actions).
+      res.locals.user = auth.user;
       next();
       return;
     }

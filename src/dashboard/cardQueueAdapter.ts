@@ -1,12 +1,7 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { Job, Queue } from 'bullmq';
 import type { CardJobData } from '../queue.js';
-import {
-  applyIdentityFormatters,
-  formatFailedReason,
-  formatJobData,
-  formatStacktrace,
-} from './formatters.js';
+import { applyIdentityFormatters, formatFailedReason, formatJobData } from './formatters.js';
 
 /**
  * The card queue as bull-board reads it. bull-board lets an adapter format a job's data, return
@@ -55,7 +50,8 @@ function shown(job: Job): Job {
     ({
       ...toJSON(),
       failedReason: formatFailedReason(job.failedReason),
-      stacktrace: formatStacktrace(job.stacktrace),
+      // None: stack frames name files, keys and URLs.
+      stacktrace: [],
     }) as ReturnType<Job['toJSON']>;
   return job;
 }

@@ -10,7 +10,7 @@ import { DEFAULTS } from '../defaults.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
 import { basicAuth, type DashboardAuth } from './basicAuth.js';
 import { CardQueueAdapter } from './cardQueueAdapter.js';
-import { allowedHostError, type HostMatcher, hostGuard, hostMatcher } from './hostGuard.js';
+import { allowedHostError, type HostMatcher, hostGuard, hostMatcher, SAFE_METHODS } from './hostGuard.js';
 
 /** Everything from this server, nothing from elsewhere; inline styles are the UI's own. */
 const CONTENT_SECURITY_POLICY = [
@@ -159,13 +159,10 @@ interface AppGuards {
 /** Reports every request that changed the queue and succeeded, once it is answered. */
 function actionRecorder(onAction: NonNullable<DashboardOptions['onAction']>): RequestHandler {
   return (req, res, next) => {
-    if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {
+    if (!SAFE_METHODS.has(req.method)) {
       res.on('finish', () => {
         if (res.statusCode >= 400) return;
-        const header = req.headers.authorization ?? '';
-        const user = header.startsWith('Basic ')
-          ? Buffer.from(header.slice(6), 'base64').toString('utf8').split(':')[0]
-          : undefined;
+        const user = typeof res.locals.user === 'string' ? res.locals.user : undefined;
         Promise.resolve(onAction({ method: req.method, path: req.path, user, status: res.statusCode })).catch(
           () => undefined,
         );

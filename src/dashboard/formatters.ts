@@ -67,11 +67,6 @@ export function formatFailedReason(reason: unknown): string | undefined {
   return code !== undefined && ruleFor(code) !== UNKNOWN_CODE_RULE ? code : UNSHOWN_REASON;
 }
 
-/** A job's stack trace as the dashboard shows it: none. Stack frames name files, keys and URLs. */
-export function formatStacktrace(_stacktrace: unknown): string[] {
-  return [];
-}
-
 /** Installs the identity-only formatters on a bull-board queue adapter. */
 export function applyIdentityFormatters(adapter: BullMQAdapter): void {
   adapter.setFormatter('data', formatJobData);

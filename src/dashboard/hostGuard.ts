@@ -21,13 +21,6 @@ const MISDIRECTED =
 const NOT_A_HOST = 'is not a host name or IP address, with an optional :port (no scheme, path or wildcard)';
 const CROSS_SITE = 'Forbidden: a change from another site is refused.\n';
 
-/** Whether `host` (an interface, an `--host` value) is a loopback address or `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const h = bare(host.toLowerCase());
-  if (h === 'localhost' || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
-}
-
 /**
  * Why `name` cannot be an `--allowed-host` value, or undefined when it can. A name is a host
  * name or IP address, with an optional `:port`; no scheme, path, user or wildcard.
@@ -94,7 +87,8 @@ export function hostGuard(matches: HostMatcher): RequestHandler {
   };
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Methods that read only: every other one asks the board to change something. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** No `Origin` (not a browser, or a same-origin GET) passes; otherwise its host must be ours. */
 function sameSiteOrigin(origin: string | undefined, matches: HostMatcher): boolean {

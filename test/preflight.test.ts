@@ -4,8 +4,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { generateCard, renderCard } from '../src/sandbox/specimen/index.js';
 import { putObject } from '../src/storage/s3.js';
 import { ByteBudget } from '../src/worker/byteBudget.js';
+import { downscaleToFit } from '../src/worker/downscale.js';
 import { ImageRejection } from '../src/worker/preflight.js';
-import { downscaleToFit, presentCard } from '../src/worker/presentImage.js';
+import { presentCard } from '../src/worker/presentImage.js';
 import { outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
 import { spawnWorker, until } from './support/processes.js';
 
@@ -185,7 +186,6 @@ describe('pre-flight: images checked by their bytes before any call', () => {
         frontEtag: '',
         sizeBytes: jpeg.length,
       },
-      checked: new Set<'front' | 'back'>(),
     };
     const ctx = { s3: p.s3, budget, presignTtlSec: 60, maxPixels: 50_000_000 };
     let presented: Awaited<ReturnType<typeof presentCard>> | undefined;

@@ -8,7 +8,7 @@ import type { RecognizeMacaoIDCardOCRResponse } from '../ocr/types.js';
 import type { CardJobData } from '../queue.js';
 import type { CardContext } from './cardContext.js';
 import { type AttemptEnd, decide, type FailureFacts, failureCode } from './decide.js';
-import { type PresentMode, presentCard } from './presentImage.js';
+import { checkStoredCard, type PresentContext, type PresentMode, presentCard } from './presentImage.js';
 
 /** How long a `DownLoadError` in `url` mode sends the process's next cards inline; then URLs are tried again. */
 export const INLINE_FOR_MS = 60_000;
@@ -41,8 +41,6 @@ export interface CardCall {
   mode: PresentMode;
   /** Set when the job's lock was found gone before sending. */
   lockLost: boolean;
-  /** Sides whose stored header passed the pre-flight in this attempt (`url` mode reads it once). */
-  checked: Set<'front' | 'back'>;
 }
 
 /** A failure that ends the attempt: the error, its code, and what {@link decide} made of it. */
@@ -65,8 +63,10 @@ export function initialMode(ctx: CardContext): PresentMode {
 export async function callWithFallbacks(
   call: CardCall,
 ): Promise<{ response: RecognizeMacaoIDCardOCRResponse } | { failure: CallFailure }> {
-  for (;;) {
+  for (let first = true; ; first = false) {
     try {
+      // `url` mode's pre-flight, once an attempt: the provider would download what we checked.
+      if (first && call.mode === 'url') await checkStoredCard(presentContext(call), cardOf(call));
       return { response: await callWithQuickRetries(call) };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
@@ -124,21 +124,23 @@ function callWithQuickRetries(call: CardCall): Promise<RecognizeMacaoIDCardOCRRe
   });
 }
 
+function presentContext({ ctx, signal }: CardCall): PresentContext {
+  return {
+    s3: ctx.s3,
+    presignS3: ctx.presignS3,
+    budget: ctx.budget,
+    presignTtlSec: ctx.presignTtlSec,
+    maxPixels: ctx.maxPixels,
+    signal,
+  };
+}
+
+const cardOf = ({ job }: CardCall) => ({ versionId: job.id!, job: job.data });
+
 /** Presents the image in the call's mode and sends it once (the client re-signs once by itself). */
 async function sendOnce(call: CardCall): Promise<RecognizeMacaoIDCardOCRResponse> {
   const { ctx, signal } = call;
-  const presented = await presentCard(
-    {
-      s3: ctx.s3,
-      presignS3: ctx.presignS3,
-      budget: ctx.budget,
-      presignTtlSec: ctx.presignTtlSec,
-      maxPixels: ctx.maxPixels,
-      signal,
-    },
-    { versionId: call.job.id!, job: call.job.data, checked: call.checked },
-    call.mode,
-  );
+  const presented = await presentCard(presentContext(call), cardOf(call), call.mode);
   try {
     return await ctx.client.recognize(
       { ...presented.request, ...(ctx.portraits ? { config: { retImage: 'portrait' } } : {}) },

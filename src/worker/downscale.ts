@@ -8,7 +8,8 @@ export const MAX_BASE64_BYTES = API_LIMITS.maxImageBytes;
 /** What we aim below when downscaling, leaving room for the rest of the 10 MB body. */
 export const TARGET_BASE64_BYTES = 6 * 1024 * 1024;
 
-const base64Length = (n: number): number => Math.ceil(n / 3) * 4;
+/** Length of `n` bytes in Base64. */
+export const base64Length = (n: number): number => Math.ceil(n / 3) * 4;
 
 /** Options of {@link downscaleToFit}. */
 export interface DownscaleOptions {

@@ -4,11 +4,9 @@ import type { ImageSource, RecognizeRequest } from '../ocr/types.js';
 import type { CardJobData } from '../queue.js';
 import { presignGet, readObject } from '../storage/objects.js';
 import type { ByteBudget } from './byteBudget.js';
-import { downscaleToFit, MAX_BASE64_BYTES, TARGET_BASE64_BYTES } from './downscale.js';
+import { base64Length, downscaleToFit, MAX_BASE64_BYTES, TARGET_BASE64_BYTES } from './downscale.js';
 import type { ImageHeader } from './imageHeader.js';
 import { checkImageBytes, checkStoredImage, type StoredImage } from './preflight.js';
-
-export { downscaleToFit, MAX_BASE64_BYTES } from './downscale.js';
 
 /**
  * How the image reaches the API. `url`: a short-lived presigned GET URL the provider downloads
@@ -24,7 +22,7 @@ export type PresentMode = 'url' | 'base64' | 'downscaled';
  */
 const BOTH_SIDES_BASE64_BYTES = API_LIMITS.maxBodyBytes - 512 * 1024;
 /** Objects larger than this are not read at all (a mislabelled video, a disk image). */
-export const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
+const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 /** Bytes a decoded pixel takes while an image is downscaled (RGBA). */
 const BYTES_PER_DECODED_PIXEL = 4;
 
@@ -40,15 +38,10 @@ export interface PresentContext {
   signal?: AbortSignal;
 }
 
-/** The card to present: its version id (what messages call it), its job, and its sides already checked. */
+/** The card to present: its version id (what messages call it) and its job. */
 export interface CardToPresent {
   versionId: string;
   job: CardJobData;
-  /**
-   * Sides whose stored header passed the pre-flight in this attempt: `url` mode reads each once,
-   * not again on every quick retry. Inline modes check the bytes they read, at no cost.
-   */
-  checked: Set<'front' | 'back'>;
 }
 
 export interface PresentedCard {
@@ -58,8 +51,6 @@ export interface PresentedCard {
   /** Whether any side was downscaled. */
   downscaled: boolean;
 }
-
-const base64Length = (n: number): number => Math.ceil(n / 3) * 4;
 
 /** The card's sides, each named by the card's version id: keys may carry customer numbers. */
 function sidesOf(card: CardToPresent): (StoredImage & { side: 'front' | 'back' })[] {
@@ -92,14 +83,21 @@ function planFit(lengths: number[], force: boolean): { shrink: boolean[]; target
   return { shrink, target };
 }
 
-/** `url` mode: each side's header checked from its first bytes (once an attempt), then presigned. */
+/**
+ * `url` mode's pre-flight: each side's header from its first bytes (a ranged GET), both sides
+ * read at once; the front's fault is the one thrown when both have one. Inline modes check the
+ * bytes they read instead, in {@link presentCard}.
+ */
+export async function checkStoredCard(ctx: PresentContext, card: CardToPresent): Promise<void> {
+  const checks = await Promise.allSettled(
+    sidesOf(card).map((s) => checkStoredImage(ctx.s3, s, ctx.maxPixels, ctx.signal)),
+  );
+  for (const c of checks) if (c.status === 'rejected') throw c.reason;
+}
+
+/** `url` mode: each side presigned (its header was checked by {@link checkStoredCard}). */
 async function presentUrls(ctx: PresentContext, card: CardToPresent): Promise<PresentedCard> {
   const sides = sidesOf(card);
-  for (const s of sides) {
-    if (card.checked.has(s.side)) continue;
-    await checkStoredImage(ctx.s3, s, ctx.maxPixels, ctx.signal);
-    card.checked.add(s.side);
-  }
   const signer = ctx.presignS3 ?? ctx.s3;
   const [front, back] = await Promise.all(
     sides.map((s) => presignGet(signer, s.bucket, s.key, ctx.presignTtlSec)),
@@ -112,8 +110,9 @@ async function presentUrls(ctx: PresentContext, card: CardToPresent): Promise<Pr
 }
 
 /**
- * Builds the request for one card in the given mode. Every image is checked first (the
- * pre-flight: PNG or JPEG by its bytes, at most `maxPixels`), so a refused one costs no call. In
+ * Builds the request for one card in the given mode. Every image is checked before any call (the
+ * pre-flight: PNG or JPEG by its bytes, at most `maxPixels`; in `url` mode by {@link
+ * checkStoredCard}, which the caller runs once an attempt), so a refused one costs no call. In
  * the inline modes the image bytes are held under the byte budget: six times the object's size,
  * as measured (bench/worker): the bytes, their Base64, the JSON body, the SDK's serialisation of
  * it and the request buffers; plus 4 bytes a pixel while a side is decoded to be downscaled.

@@ -46,7 +46,6 @@ export async function processCard(
     onCall: ledger.onCall,
     mode: initialMode(ctx),
     lockLost: false,
-    checked: new Set(),
   };
   const answer = await callWithFallbacks(call);
   if ('failure' in answer) return settleFailure(call, ledger, answer.failure);
@@ -77,16 +76,28 @@ function noteUnknownFields({ log }: CardCall, fields: Record<string, unknown>): 
   }
 }
 
+/** `run:code` of the account conditions this process has recorded: one store write per run, not per card. */
+const accountConditionsNoted = new Set<string>();
+
 /**
  * What the answer says of the account (-9109: no card warnings), noted once per run with one
- * warning in the log. Best effort: the card's outcome does not wait on it.
+ * warning in the log (the store decides which process was first). Best effort: a failed write is
+ * tried again with the next card and never fails this one.
  */
 async function noteAccountConditions(
   { ctx, job, log }: CardCall,
   codes: number[] | undefined,
 ): Promise<void> {
   for (const code of accountConditionsOf(codes)) {
-    const first = await ctx.store.noteAccountCondition(job.data.runId, code).catch(() => false);
+    const key = `${job.data.runId}:${code}`;
+    if (accountConditionsNoted.has(key)) continue;
+    const first = await ctx.store.noteAccountCondition(job.data.runId, code).then(
+      (isFirst) => {
+        accountConditionsNoted.add(key);
+        return isFirst;
+      },
+      () => false,
+    );
     if (first) log.warn({ runId: job.data.runId, code }, `the API reports: ${ACCOUNT_CONDITIONS[code]}`);
   }
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
-import { luaScript } from './luaScript.js';
+import { redisScript } from './luaScript.js';
 
 /**
  * One request rate for every worker process on every machine, kept in Redis, in two parts:
@@ -45,10 +45,10 @@ export interface RateLimiterOptions {
 const LONE_FACTOR = 0.95;
 
 /** The Lua scripts of the shared rate; each file's header documents its KEYS, ARGV and reply. */
-const RESERVE = luaScript('reserve');
-const DEPART = luaScript('depart');
-const REDEPART = luaScript('redepart');
-const DECREASE = luaScript('decrease');
+const RESERVE = redisScript('reserve');
+const DEPART = redisScript('depart');
+const REDEPART = redisScript('redepart');
+const DECREASE = redisScript('decrease');
 
 /**
  * A call that leaves more than this after its departure was stamped is moved to when it left.
@@ -127,7 +127,7 @@ export class RateLimiter {
         if (performance.now() - askedAt <= RESTAMP_AFTER_MS) return;
         // Moving a departure later only makes the record stricter for the calls after it. If
         // Redis is unreachable the call has left anyway; the stamp it has is the record.
-        this.redis.eval(REDEPART, 1, this.sentKey, stamp).catch(() => undefined);
+        REDEPART.run(this.redis, this.sentKey, stamp).catch(() => undefined);
       },
     };
   }
@@ -146,9 +146,8 @@ export class RateLimiter {
   private async reserve(signal?: AbortSignal): Promise<number> {
     for (;;) {
       signal?.throwIfAborted();
-      const [wait, reserved] = (await this.redis.eval(
-        RESERVE,
-        1,
+      const [wait, reserved] = (await RESERVE.run(
+        this.redis,
         this.key,
         ...this.args,
         this.horizonMs,
@@ -164,10 +163,7 @@ export class RateLimiter {
     for (;;) {
       signal?.throwIfAborted();
       const askedAt = performance.now();
-      const [wait, stamp] = (await this.redis.eval(DEPART, 1, this.sentKey, ...this.window)) as [
-        string,
-        string,
-      ];
+      const [wait, stamp] = (await DEPART.run(this.redis, this.sentKey, ...this.window)) as [string, string];
       if (!(Number(wait) > 0)) return [stamp, askedAt];
       await sleep(Math.max(1, Number(wait)), signal);
     }
@@ -192,9 +188,8 @@ export class RateLimiter {
 
   /** decrease.lua: [the rate now, less the guard; whether it was a lone throttle]. */
   private async decrease(factor: number): Promise<[number, boolean]> {
-    const [rate, lone] = (await this.redis.eval(
-      DECREASE,
-      1,
+    const [rate, lone] = (await DECREASE.run(
+      this.redis,
       this.key,
       ...this.args,
       factor,

@@ -31,6 +31,19 @@ async function closing<S extends QueueServices, T>(services: S, fn: (s: S) => Pr
   }
 }
 
+/**
+ * Records the command being run in the audit log: its arguments as typed (the store masks any
+ * secret in them) and what it did, in counts.
+ */
+export function auditCommand(
+  store: ResultsStore,
+  command: string,
+  counts: Record<string, number>,
+): Promise<void> {
+  // argv: node, the program, the command, then its arguments.
+  return store.audit({ command, args: process.argv.slice(3), counts });
+}
+
 /** The run named, or the newest one; a clear error when there is none. */
 export async function resolveRun(store: ResultsStore, run: string | undefined): Promise<string> {
   if (run) {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { EnqueueCounts, EnqueueOptions } from '../producer/enqueueRun.js';
 import { parseTimeOption } from '../producer/filter.js';
 import { parseS3Uri } from '../storage/s3Uri.js';
-import { withServices } from './common.js';
+import { auditCommand, withServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
 import { collect } from './options.js';
 import { UsageError } from './usageError.js';
@@ -109,11 +109,7 @@ export function registerEnqueueCommand(program: Command): void {
       if (tty) process.stderr.write('\n');
       // Sending cards again pays for them again: who asked for it is kept.
       if (opts.reprocess && r.runId) {
-        await s.store.audit({
-          command: 'enqueue',
-          args: process.argv.slice(3),
-          counts: { enqueued: r.counts.enqueued },
-        });
+        await auditCommand(s.store, 'enqueue', { enqueued: r.counts.enqueued });
       }
       for (const b of r.badLines) console.error(`manifest line ${b.line} skipped: ${b.problem}`);
       console.log(`${r.runId ? `run ${r.runId}` : 'dry run (nothing written)'}: ${formatCounts(r.counts)}`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { PersonalDataCounts } from '../personalData/purge.js';
 import type { ErasureTarget } from '../results/personalData.js';
 import { parseS3Uri } from '../storage/s3Uri.js';
-import { withServices } from './common.js';
+import { auditCommand, withServices } from './common.js';
 import { UsageError } from './usageError.js';
 
 /** `30d` → 30. Days only: retention is a matter of days. */
@@ -48,8 +48,7 @@ export function registerPurgeCommand(program: Command): void {
         });
         if (tty) process.stderr.write('\n');
         console.log(countsLine(counts, o.dryRun ?? false));
-        if (!o.dryRun)
-          await s.store.audit({ command: 'purge', args: process.argv.slice(3), counts: { ...counts } });
+        if (!o.dryRun) await auditCommand(s.store, 'purge', { ...counts });
       });
     });
 }
@@ -106,8 +105,7 @@ export function registerEraseCommand(program: Command): void {
                 ? `; ${c.kept} kept: the object store refused to delete one of their objects (run it again)`
                 : ''),
           );
-          if (!o.dryRun)
-            await s.store.audit({ command: 'erase', args: process.argv.slice(3), counts: { ...c } });
+          if (!o.dryRun) await auditCommand(s.store, 'erase', { ...c });
         });
       },
     );

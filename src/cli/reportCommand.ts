@@ -2,10 +2,9 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import type { ExportOptions } from '../results/exportCards.js';
-import { type CardLineFields, formatCardLine, formatRunReport, loadRunReport } from '../results/report.js';
+import type { ResultsStore } from '../results/store.js';
 import { OUTCOMES, type Outcome } from '../results/types.js';
-import type { QueueServices } from '../services.js';
-import { resolveRun, withQueueServices } from './common.js';
+import { auditCommand, resolveRun, withStore } from './common.js';
 import { keepHeapSmall } from './heap.js';
 import { collect } from './options.js';
 import { UsageError } from './usageError.js';
@@ -17,9 +16,6 @@ interface ReportFlags {
   outcome?: string[];
   code?: string;
 }
-
-/** `exportCards`, loaded when `report` runs (not when the command line is parsed). */
-type ExportCards = typeof import('../results/exportCards.js').exportCards;
 
 /** Registers `report`: a run's summary and its cards as a table, CSV or JSONL. */
 export function registerReportCommand(program: Command): void {
@@ -38,11 +34,11 @@ export function registerReportCommand(program: Command): void {
     .action(async (run: string | undefined, o: ReportFlags) => {
       checkReportFlags(o);
       keepHeapSmall();
-      const { exportCards } = await import('../results/exportCards.js');
-      await withQueueServices(async (s) => {
-        const runId = await resolveRun(s.store, run);
+      // The results store alone: a reader's login needs no Redis.
+      await withStore(async (store) => {
+        const runId = await resolveRun(store, run);
         // A reader's role may not select the personal columns: the report goes on without them.
-        const personal = await s.store.canReadPersonalData();
+        const personal = await store.canReadPersonalData();
         if (!personal)
           console.error(
             'report: this database role may not read personal data: fields and portraits are left out',
@@ -55,14 +51,10 @@ export function registerReportCommand(program: Command): void {
         };
         const n =
           o.format === 'table'
-            ? await printTable(exportCards, s, filter)
-            : await exportTo(exportCards, s, { ...filter, format: o.format as 'csv' | 'jsonl' }, o.out);
+            ? await printTable(store, filter)
+            : await exportTo(store, { ...filter, format: o.format as 'csv' | 'jsonl' }, o.out);
         // Who exported whose data, and where to: the audit log keeps it.
-        await s.store.audit({
-          command: 'report',
-          args: process.argv.slice(3),
-          counts: { cards: n, personal: personal ? 1 : 0 },
-        });
+        await auditCommand(store, 'report', { cards: n, personal: personal ? 1 : 0 });
       });
     });
 }
@@ -78,42 +70,29 @@ function checkReportFlags(o: ReportFlags): void {
 }
 
 /** The run's summary, a blank line, then one {@link formatCardLine} per card, on standard output. */
-async function printTable(
-  exportCards: ExportCards,
-  s: QueueServices,
-  filter: Omit<ExportOptions, 'format'>,
-): Promise<number> {
-  const report = await loadRunReport(s.store, filter.runId);
+async function printTable(store: ResultsStore, filter: Omit<ExportOptions, 'format'>): Promise<number> {
+  const { formatCardLine, formatRunReport, loadRunReport } = await import('../results/report.js');
+  const { cardRecordPages } = await import('../results/exportCards.js');
+  const report = await loadRunReport(store, filter.runId);
   if (report) console.log(formatRunReport(report));
   console.log('');
+  // The export's own records: the table's filter and order are those of the other formats.
   const lines: string[] = [];
-  // The export's JSONL, read back a chunk of whole lines at a time, keeps the table's filter
-  // and order those of the other formats.
-  const sink = {
-    write(chunk: string) {
-      for (const l of chunk.split('\n').filter(Boolean))
-        lines.push(formatCardLine(JSON.parse(l) as CardLineFields));
-      return true;
-    },
-  };
-  await exportCards(s.store.pool, sink as unknown as NodeJS.WritableStream as never, {
-    ...filter,
-    format: 'jsonl',
-  });
+  for await (const page of cardRecordPages(store.pool, filter)) lines.push(...page.map(formatCardLine));
   console.log(lines.join('\n'));
   return lines.length;
 }
 
 /** The cards as CSV or JSONL, to `out` or standard output. */
 async function exportTo(
-  exportCards: ExportCards,
-  s: QueueServices,
+  store: ResultsStore,
   opts: ExportOptions,
   outFile: string | undefined,
 ): Promise<number> {
+  const { exportCards } = await import('../results/exportCards.js');
   // Card data: a new file is its owner's alone. An existing file keeps the mode its owner gave it.
   const out = outFile ? createWriteStream(outFile, { mode: 0o600 }) : process.stdout;
-  const n = await exportCards(s.store.pool, out, opts);
+  const n = await exportCards(store.pool, out, opts);
   if (outFile) {
     (out as ReturnType<typeof createWriteStream>).end();
     await once(out, 'finish');

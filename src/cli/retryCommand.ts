@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRun, withQueueServices } from './common.js';
+import { auditCommand, resolveRun, withQueueServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
 
 export function registerRetryCommands(program: Command): void {
@@ -14,7 +14,7 @@ export function registerRetryCommands(program: Command): void {
       await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
         const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code });
-        await s.store.audit({ command: 'retry', args: process.argv.slice(3), counts: { queued: n } });
+        await auditCommand(s.store, 'retry', { queued: n });
         console.log(
           n === 0
             ? `run ${runId} has no failed cards${o.code ? ` with ${o.code}` : ''}`

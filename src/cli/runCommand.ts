@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadDotEnv, parseConfig } from '../config.js';
-import { formatRunReport } from '../results/report.js';
 import type { Services } from '../services.js';
+import { auditCommand } from './common.js';
 import { addEnqueueFlags, type EnqueueFlags, enqueueOptionsFrom, formatCounts } from './enqueueCommand.js';
 import { collect } from './options.js';
 import { progressPrinter } from './progress.js';
@@ -38,11 +38,13 @@ export function registerRunCommand(program: Command): void {
     const config = parseConfig();
     const enqueueOpts = enqueueOptionsFrom(sources, o);
     const worker = await workerOptionsFrom(config, o);
-    const [{ createLogger }, { runPipeline }, { openOcrClient, openServices }] = await Promise.all([
-      import('../log.js'),
-      import('../runPipeline.js'),
-      import('../services.js'),
-    ]);
+    const [{ createLogger }, { runPipeline }, { openOcrClient, openServices }, { formatRunReport }] =
+      await Promise.all([
+        import('../log.js'),
+        import('../runPipeline.js'),
+        import('../services.js'),
+        import('../results/report.js'),
+      ]);
     const log = createLogger({ name: 'run', level: config.logLevel, stream: 'stderr' });
     const client = await openOcrClient(config);
     const services = await openServices(config);
@@ -72,11 +74,7 @@ export function registerRunCommand(program: Command): void {
       if (r.report) console.log(`\n${formatRunReport(r.report)}`);
       if (enqueueOpts.reprocess && r.runId) {
         // Sending cards again pays for them again: who asked for it is kept.
-        await services.store.audit({
-          command: 'run',
-          args: process.argv.slice(3),
-          counts: { enqueued: r.report?.summary.enqueued ?? 0 },
-        });
+        await auditCommand(services.store, 'run', { enqueued: r.report?.summary.enqueued ?? 0 });
       }
       if (config.retainDays !== undefined && !r.interrupted)
         await applyRetention(services, config.retainDays);

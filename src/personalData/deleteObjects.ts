@@ -21,20 +21,20 @@ export function objectOf(uri: string | null): ObjectRef | undefined {
 
 /**
  * Deletes objects, 1,000 a request per bucket (S3's DeleteObjects limit), 4 requests at once.
- * A key that is already gone counts as deleted (S3 answers so). Returns how many the store
- * confirmed, and the objects it refused (`bucket/key`), which the caller must keep track of but
- * never print: keys may carry customer numbers.
+ * A key that is already gone counts as deleted (S3 answers so). Returns the objects the store
+ * refused (`bucket/key`), which the caller must keep track of but never print: keys may carry
+ * customer numbers.
  */
-export async function deleteObjects(
-  s3: S3Client,
-  objects: readonly ObjectRef[],
-): Promise<{ deleted: number; refused: Set<string> }> {
+export async function deleteObjects(s3: S3Client, objects: readonly ObjectRef[]): Promise<Set<string>> {
   const byBucket = new Map<string, string[]>();
-  for (const o of objects) byBucket.set(o.bucket, [...(byBucket.get(o.bucket) ?? []), o.key]);
+  for (const o of objects) {
+    const keys = byBucket.get(o.bucket);
+    if (keys) keys.push(o.key);
+    else byBucket.set(o.bucket, [o.key]);
+  }
   const batches: { bucket: string; keys: string[] }[] = [];
   for (const [bucket, keys] of byBucket)
     for (let i = 0; i < keys.length; i += 1000) batches.push({ bucket, keys: keys.slice(i, i + 1000) });
-  let deleted = 0;
   const refused = new Set<string>();
   await mapLimit(batches, 4, async ({ bucket, keys }) => {
     const out = await s3.send(
@@ -44,7 +44,6 @@ export async function deleteObjects(
       }),
     );
     for (const e of out.Errors ?? []) if (e.Key) refused.add(`${bucket}/${e.Key}`);
-    deleted += keys.length - (out.Errors?.length ?? 0);
   });
-  return { deleted, refused };
+  return refused;
 }

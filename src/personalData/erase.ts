@@ -3,8 +3,7 @@ import type { Queue } from 'bullmq';
 import type { CardJobData } from '../queue.js';
 import { cardsOf, type ErasureTarget } from '../results/personalData.js';
 import type { ResultsStore } from '../results/store.js';
-import { objectOf } from './deleteObjects.js';
-import { emptyCounts, forgetCards, type PersonalDataCounts } from './purge.js';
+import { countForgetting, emptyCounts, forgetCards, type PersonalDataCounts } from './purge.js';
 
 /** Options of {@link eraseCards}. */
 export interface EraseOptions {
@@ -34,9 +33,7 @@ export async function eraseCards(opts: EraseOptions): Promise<EraseCounts> {
   const cards = await cardsOf(opts.store.pool, opts.target);
   const counts: EraseCounts = { ...emptyCounts(), found: cards.length, jobs: 0 };
   if (opts.dryRun) {
-    counts.cards = cards.length;
-    counts.portraits = cards.filter((c) => objectOf(c.portraitKey)).length;
-    if (opts.deleteScans) counts.scans = cards.reduce((n, c) => n + (c.backKey ? 2 : 1), 0);
+    countForgetting(cards, opts.deleteScans ?? false, counts);
     return counts;
   }
   // BullMQ answers 1 to removing a job that does not exist: count only the jobs that do.

@@ -38,6 +38,45 @@ export function emptyCounts(): PersonalDataCounts {
   return { cards: 0, portraits: 0, scans: 0, kept: 0 };
 }
 
+/** A card's objects to delete: its portrait, if it has one, and its scans when asked. */
+interface CardObjects {
+  card: CardLocation;
+  portrait: ObjectRef | undefined;
+  scans: ObjectRef[];
+  /** The portrait and the scans together. */
+  all: ObjectRef[];
+}
+
+function objectsOf(card: CardLocation, deleteScans: boolean): CardObjects {
+  const portrait = objectOf(card.portraitKey);
+  const scans = deleteScans
+    ? [
+        { bucket: card.bucket, key: card.frontKey },
+        ...(card.backKey ? [{ bucket: card.bucket, key: card.backKey }] : []),
+      ]
+    : [];
+  return { card, portrait, scans, all: [...(portrait ? [portrait] : []), ...scans] };
+}
+
+/** Adds forgotten cards' objects to `counts`. */
+function countObjects(forgotten: readonly CardObjects[], counts: PersonalDataCounts): void {
+  counts.portraits += forgotten.filter((c) => c.portrait).length;
+  counts.scans += forgotten.reduce((n, c) => n + c.scans.length, 0);
+}
+
+/** What {@link forgetCards} would do to `cards`, counted; nothing changes (a dry run). */
+export function countForgetting(
+  cards: readonly CardLocation[],
+  deleteScans: boolean,
+  counts: PersonalDataCounts,
+): void {
+  counts.cards += cards.length;
+  countObjects(
+    cards.map((c) => objectsOf(c, deleteScans)),
+    counts,
+  );
+}
+
 /**
  * Deletes the objects of some cards (portraits; scans when asked), then turns into tombstones
  * those whose objects are all gone. A card whose object the store refused keeps its row as it
@@ -51,25 +90,14 @@ export async function forgetCards(
   opts: { deleteScans: boolean; reason: 'retention' | 'erasure' },
   counts: PersonalDataCounts,
 ): Promise<void> {
-  const objectsOf = (c: CardLocation): { portrait?: ObjectRef; scans: ObjectRef[] } => {
-    const portrait = objectOf(c.portraitKey);
-    const scans = opts.deleteScans
-      ? [{ bucket: c.bucket, key: c.frontKey }, ...(c.backKey ? [{ bucket: c.bucket, key: c.backKey }] : [])]
-      : [];
-    return { ...(portrait ? { portrait } : {}), scans };
-  };
-  const all = cards.map((c) => ({ card: c, ...objectsOf(c) }));
-  const { refused } = await deleteObjects(
+  const withObjects = cards.map((c) => objectsOf(c, opts.deleteScans));
+  const refused = await deleteObjects(
     s3,
-    all.flatMap((a) => [...(a.portrait ? [a.portrait] : []), ...a.scans]),
+    withObjects.flatMap((c) => c.all),
   );
-  const done = all.filter(
-    (a) =>
-      ![...(a.portrait ? [a.portrait] : []), ...a.scans].some((o) => refused.has(`${o.bucket}/${o.key}`)),
-  );
-  counts.kept += all.length - done.length;
-  counts.portraits += done.filter((a) => a.portrait).length;
-  counts.scans += done.reduce((n, a) => n + a.scans.length, 0);
+  const done = withObjects.filter((c) => !c.all.some((o) => refused.has(`${o.bucket}/${o.key}`)));
+  counts.kept += withObjects.length - done.length;
+  countObjects(done, counts);
   counts.cards += await tombstone(
     store.pool,
     done.map((a) => a.card.versionId),
@@ -96,11 +124,8 @@ export async function purgeCards(opts: PurgeOptions): Promise<PersonalDataCounts
     });
     if (page.length === 0) break;
     after = page[page.length - 1]!.versionId;
-    if (opts.dryRun) {
-      counts.cards += page.length;
-      counts.portraits += page.filter((c) => objectOf(c.portraitKey)).length;
-      if (opts.deleteScans) counts.scans += page.reduce((n, c) => n + (c.backKey ? 2 : 1), 0);
-    } else {
+    if (opts.dryRun) countForgetting(page, opts.deleteScans ?? false, counts);
+    else {
       await forgetCards(
         opts.store,
         opts.s3,

@@ -38,7 +38,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-function quoteIdent(name: string): string {
+/** A schema name, checked and quoted for SQL. */
+export function quoteIdent(name: string): string {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
     throw new Error(`schema must be lowercase letters, digits and _ (at most 63), got \`${name}\``);
   }

@@ -188,17 +188,17 @@ function csvLine(rec: CardRecord): string {
 }
 
 /**
- * Streams a run's cards as CSV or JSONL, in constant memory: keyset pages (no long transaction,
- * which on embedded PGlite would hold every other connection), each written with backpressure.
- * Returns the number of cards written.
+ * A run's cards as records, page by page in version order: keyset pages (no long transaction,
+ * which on embedded PGlite would hold every other connection), so a caller that lets each page
+ * go holds one page at a time.
  */
-export async function exportCards(pool: pg.Pool, out: Writable, opts: ExportOptions): Promise<number> {
+export async function* cardRecordPages(
+  pool: pg.Pool,
+  opts: Omit<ExportOptions, 'format'>,
+): AsyncGenerator<CardRecord[]> {
   const pageSize = opts.pageSize ?? 200;
   const outcomes = opts.outcomes?.filter((o) => o !== 'pending') ?? null;
   const withPending = opts.outcomes ? opts.outcomes.includes('pending') : true;
-  const write = async (chunk: string): Promise<void> => {
-    if (!out.write(chunk)) await once(out, 'drain');
-  };
   // Fresh planner statistics first: each page must be an ordered index scan (cards_run_version).
   // Statistics gathered before this run existed (or none: embedded PGlite has no autovacuum)
   // make the planner expect a handful of rows and sort the whole run for every page, an export
@@ -209,9 +209,7 @@ export async function exportCards(pool: pg.Pool, out: Writable, opts: ExportOpti
   const personal = opts.personal ?? true;
   const columns = personal ? EXPORT_COLUMNS : PUBLIC_EXPORT_COLUMNS.join(', ');
   const table = personal ? 'cards' : 'cards_public';
-  if (opts.format === 'csv') await write(`${CSV_HEAD.map(csvCell).join(',')}\r\n`);
   let after = '';
-  let n = 0;
   for (;;) {
     const { rows } = await pool.query<Row>(
       `SELECT ${columns} FROM ${table} WHERE run_id = $1 AND version_id > $2
@@ -221,12 +219,28 @@ export async function exportCards(pool: pg.Pool, out: Writable, opts: ExportOpti
       [opts.runId, after, outcomes, withPending, opts.errorCode ?? null, pageSize],
     );
     if (rows.length === 0) break;
+    yield rows.map(toRecord);
+    after = rows[rows.length - 1]!.version_id;
+    if (rows.length < pageSize) break;
+  }
+}
+
+/**
+ * Streams a run's cards as CSV or JSONL, in constant memory: {@link cardRecordPages}, each
+ * written with backpressure. Returns the number of cards written.
+ */
+export async function exportCards(pool: pg.Pool, out: Writable, opts: ExportOptions): Promise<number> {
+  const write = async (chunk: string): Promise<void> => {
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  if (opts.format === 'csv') await write(`${CSV_HEAD.map(csvCell).join(',')}\r\n`);
+  let n = 0;
+  for await (const page of cardRecordPages(pool, opts)) {
     // Written in chunks of ~32 KB, not one string per page: a string over 128 KB goes straight
     // to V8's large-object space, which only a full collection frees, and a page's worth each
     // time grew the export by ~50 MB before the collector caught up (bench/results-store).
     let buf = '';
-    for (const r of rows) {
-      const rec = toRecord(r);
+    for (const rec of page) {
       buf += opts.format === 'csv' ? csvLine(rec) : `${JSON.stringify(rec)}\n`;
       if (buf.length >= 32_768) {
         await write(buf);
@@ -234,9 +248,7 @@ export async function exportCards(pool: pg.Pool, out: Writable, opts: ExportOpti
       }
     }
     if (buf) await write(buf);
-    n += rows.length;
-    after = rows[rows.length - 1]!.version_id;
-    if (rows.length < pageSize) break;
+    n += page.length;
   }
   return n;
 }

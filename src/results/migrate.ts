@@ -1,12 +1,22 @@
 import type pg from 'pg';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
-/** Whether the store already has every migration: one read, no lock and no DDL. */
-async function upToDate(pool: pg.Pool, migrations: readonly Migration[]): Promise<boolean> {
-  const rows = await appliedVersions(pool);
-  const done = new Set(rows);
-  const newest = Math.max(0, ...migrations.map((m) => m.version));
-  return migrations.every((m) => done.has(m.version)) && rows.every((v) => v <= newest);
+const newestOf = (migrations: readonly Migration[]): number =>
+  Math.max(0, ...migrations.map((m) => m.version));
+
+const aheadMessage = (current: number, newest: number): string =>
+  `the results store has schema version ${current}, newer than this program knows (${newest}): upgrade macao-ocr before using this database`;
+
+/** The store's schema version against this program's newest, and whether it has every migration: one read, no lock and no DDL. */
+async function schemaState(
+  pool: pg.Pool,
+  migrations: readonly Migration[],
+): Promise<{ upToDate: boolean; current: number; newest: number }> {
+  const applied = await appliedVersions(pool);
+  const done = new Set(applied);
+  const newest = newestOf(migrations);
+  const current = Math.max(0, ...applied);
+  return { upToDate: current <= newest && migrations.every((m) => done.has(m.version)), current, newest };
 }
 
 /**
@@ -37,14 +47,9 @@ export async function assertUpToDate(
   pool: pg.Pool,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<void> {
-  if (await upToDate(pool, migrations)) return;
-  const newest = Math.max(0, ...migrations.map((m) => m.version));
-  const current = Math.max(0, ...(await appliedVersions(pool)));
-  if (current > newest) {
-    throw new SchemaVersionError(
-      `the results store has schema version ${current}, newer than this program knows (${newest}): upgrade macao-ocr before using this database`,
-    );
-  }
+  const { upToDate, current, newest } = await schemaState(pool, migrations);
+  if (upToDate) return;
+  if (current > newest) throw new SchemaVersionError(aheadMessage(current, newest));
   throw new SchemaVersionError(
     `the results store's schema is at version ${current}; this version of macao-ocr needs ${newest}: run \`macao-ocr migrate\` as the schema's owner`,
   );
@@ -60,7 +65,7 @@ export async function migrate(
   pool: pg.Pool,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
-  if (await upToDate(pool, migrations)) return [];
+  if ((await schemaState(pool, migrations)).upToDate) return [];
   const client = await pool.connect();
   const applied: number[] = [];
   try {
@@ -72,13 +77,9 @@ export async function migrate(
       );
       const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
       const done = new Set(rows.map((r) => r.version));
-      const newest = Math.max(0, ...migrations.map((m) => m.version));
-      const ahead = rows.filter((r) => r.version > newest).map((r) => r.version);
-      if (ahead.length > 0) {
-        throw new Error(
-          `the results store has schema version ${Math.max(...ahead)}, newer than this program knows (${newest}): upgrade macao-ocr before using this database`,
-        );
-      }
+      const newest = newestOf(migrations);
+      const current = Math.max(0, ...done);
+      if (current > newest) throw new Error(aheadMessage(current, newest));
       for (const m of migrations) {
         if (done.has(m.version)) continue;
         await client.query('BEGIN');

@@ -1,3 +1,4 @@
+import { quoteIdent } from './database.js';
 import { PERSONAL_COLUMNS } from './personalData.js';
 
 /** The group roles, least privilege first. Grant them to login roles; they cannot log in. */
@@ -39,13 +40,6 @@ export const PUBLIC_CARD_COLUMNS = [
   'purge_reason',
 ] as const;
 
-function ident(name: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
-    throw new Error(`schema must be lowercase letters, digits and _ (at most 63), got \`${name}\``);
-  }
-  return `"${name}"`;
-}
-
 /**
  * Idempotent SQL that creates the three group roles and grants each exactly what its commands
  * need on `schema` (run it as the schema's owner after `macao-ocr migrate`, and again after each
@@ -54,7 +48,7 @@ function ident(name: string): string {
  * report work; the audit log takes inserts from everyone and updates from no one.
  */
 export function rolesSql(schema = 'public'): string {
-  const s = ident(schema);
+  const s = quoteIdent(schema);
   const { worker, reader, reviewer } = ROLES;
   const all = `${worker}, ${reader}, ${reviewer}`;
   const create = Object.values(ROLES)

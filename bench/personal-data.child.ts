@@ -19,6 +19,7 @@ import { versionId } from '../src/results/cardVersion.js';
 import { ResultsStore } from '../src/results/store.js';
 import type { CardResult, SeenCard } from '../src/results/types.js';
 import { createS3Client } from '../src/storage/s3.js';
+import { cardFields, idNumber } from './lib/cards.js';
 import { peakRssMb } from './lib.js';
 
 /** What the parent passes, as one JSON argument. */
@@ -48,11 +49,12 @@ export interface PersonalDataChildResult {
 const WRITE_CHUNK = 5000;
 
 const a = JSON.parse(process.argv[2] ?? '{}') as PersonalDataChildArgs;
-// dataDir is the embedded back end's, unused with a database URL.
+// dataDir is the embedded back end's, unused with a database URL. `write` fills a fresh database,
+// so it applies the migrations; `purge` and `erase` only check the version, as their commands do.
 const store = await ResultsStore.open({
   databaseUrl: a.databaseUrl,
   dataDir: join(tmpdir(), 'unused'),
-  migrate: true,
+  migrate: a.mode === 'write',
 });
 const out: PersonalDataChildResult = { rows: 0, ms: 0, idleRssMb: 0, peakRssMb: 0, s3Sends: 0 };
 
@@ -81,23 +83,7 @@ function card(i: number, runId: string): { seen: SeenCard; result: CardResult } 
     frontEtag: `e${i}`,
   };
   const id = versionId(v);
-  const fields = {
-    CnLastName: '陳',
-    EnLastName: 'CHAN',
-    LastNameCode: '7115',
-    CnFirstName: '大文',
-    EnFirstName: 'TAI MAN',
-    FirstNameCode: '11292429',
-    ID: `1${String(i).padStart(6, '0')}(${i % 10})`,
-    Birthday: '22-04-1987',
-    Sex: 'M',
-    FirstIssueDate: '06-05-2001',
-    CurrentIssueDate: '01-08-2020',
-    ValidityPeriod: '01-08-2030',
-    Symbol: 'A',
-    Height: '1.72',
-    ResidentType: 'Permanent Resident Identity Card',
-  };
+  const fields = cardFields(idNumber(i));
   const requestId = `req-${i}`;
   return {
     seen: { ...v, versionId: id, sizeBytes: 480_000 },

@@ -12,18 +12,25 @@
 // send. Every part runs in a child process of its own (bench/personal-data.child.ts, as plain
 // JavaScript transpiled from src/ and bench/, as the CLI runs from dist/), so each peak RSS is
 // that part's VmHWM. The databases and the queue are fresh, and removed at the end.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import pg from 'pg';
-import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
-import { cardQueueKeys, ownKeys } from '../src/redisKeys.js';
-import { createDatabase } from '../test/support/store.js';
-import { REPO_ROOT, transpileForChildren } from './lib/transpile.js';
+import { type CardJobData, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
+import { dropCardQueue } from '../test/support/cardQueue.js';
+import { createDatabase, pgQuery } from '../test/support/store.js';
+import { idNumber } from './lib/cards.js';
+import {
+  cleanupOnce,
+  connectRedis,
+  describeCommit,
+  describeMachine,
+  loadAverage,
+  SERVICE_OPTIONS,
+} from './lib/setup.js';
+import { transpileForChildren } from './lib/transpile.js';
 import { fmt, printTable, runNodeChild } from './lib.js';
 import type { PersonalDataChildArgs, PersonalDataChildResult } from './personal-data.child.js';
 
@@ -31,11 +38,7 @@ const { values: args } = parseArgs({
   options: {
     cards: { type: 'string', default: '100000' },
     erasures: { type: 'string', default: '1000' },
-    'database-url': {
-      type: 'string',
-      default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    },
-    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    ...SERVICE_OPTIONS,
   },
 });
 const N = Number(args.cards);
@@ -49,39 +52,11 @@ const redisUrl = args['redis-url']!;
 /** A port nothing listens on: any object request would fail, and the part with it. */
 const REFUSING_S3 = 'http://127.0.0.1:9';
 
-const load = (): string =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
-// Without optional locks: reading the status must not rewrite the index under someone else's feet.
-const git = (...a: string[]): string =>
-  execFileSync('git', ['--no-optional-locks', ...a], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    stdio: 'pipe',
-  }).trim();
-let commit = 'unknown (not a git checkout)';
-try {
-  commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain') ? '+dirty' : ''}`;
-} catch {}
-
-/** The ID number card `i` carries (bench/personal-data.child.ts writes it so). */
-const idNumber = (i: number): string => `1${String(i).padStart(6, '0')}(${i % 10})`;
-
-async function sql<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const commit = describeCommit();
 
 /** One number from a query that selects one `n`. */
 async function count(url: string, text: string): Promise<number> {
-  const [row] = await sql<{ n: number | string }>(url, text);
+  const [row] = await pgQuery<{ n: number | string }>(url, text);
   return Number(row?.n);
 }
 
@@ -90,7 +65,7 @@ async function count(url: string, text: string): Promise<number> {
  * and of the erasure's lookup depend on the statistics, which a fresh table may not have.
  */
 async function tableState(url: string): Promise<string> {
-  const [s] = await sql<{ live: string; dead: string; analyzed: boolean; vacuumed: boolean }>(
+  const [s] = await pgQuery<{ live: string; dead: string; analyzed: boolean; vacuumed: boolean }>(
     url,
     `SELECT n_live_tup AS live, n_dead_tup AS dead,
             (last_autoanalyze IS NOT NULL OR last_analyze IS NOT NULL) AS analyzed,
@@ -105,10 +80,7 @@ const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
 
 const root = mkdtempSync(join(tmpdir(), 'macao-ocr-bench-personal-data-'));
-const redis = createRedis(redisUrl, { lazyConnect: true });
-await redis.connect().catch((e: unknown) => {
-  throw new Error(`no Redis at ${redisUrl} (set --redis-url or REDIS_URL): ${(e as Error).message}`);
-});
+const redis = await connectRedis(redisUrl);
 // The card queue the erasures look in: fresh and empty, so each `remove` is one round trip that
 // finds nothing, as for a card whose job was removed when it completed.
 const queue = new Queue<CardJobData>(`bench-personal-data-${randomBytes(5).toString('hex')}`, {
@@ -116,22 +88,12 @@ const queue = new Queue<CardJobData>(`bench-personal-data-${randomBytes(5).toStr
   prefix: DEFAULT_QUEUE_PREFIX,
 });
 const databases: Awaited<ReturnType<typeof createDatabase>>[] = [];
-let cleaning: Promise<void> | undefined;
-const cleanup = (): Promise<void> =>
-  (cleaning ??= (async () => {
-    for (const db of databases) await db.drop().catch(() => undefined);
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await redis.del(...ownKeys(cardQueueKeys(queue))).catch(() => undefined);
-    await queue.close().catch(() => undefined);
-    redis.disconnect();
-    rmSync(root, { recursive: true, force: true });
-  })());
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    console.error(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+const cleanup = cleanupOnce(async () => {
+  for (const db of databases) await db.drop().catch(() => undefined);
+  await dropCardQueue(queue, redis).catch(() => undefined);
+  redis.disconnect();
+  rmSync(root, { recursive: true, force: true });
+});
 
 const checks: { what: string; ok: boolean }[] = [];
 const check = (what: string, ok: boolean): void => {
@@ -145,8 +107,8 @@ try {
     runNodeChild<PersonalDataChildResult>(join(build, 'bench', 'personal-data.child.js'), [
       JSON.stringify(a),
     ]);
-  const [server] = await sql<{ server_version: string }>(serverUrl, 'SHOW server_version');
-  const loadBefore = load();
+  const [server] = await pgQuery<{ server_version: string }>(serverUrl, 'SHOW server_version');
+  const loadBefore = loadAverage();
   const t0 = performance.now();
 
   const rows: (string | number)[][] = [
@@ -244,7 +206,7 @@ try {
     `\npersonal data on PostgreSQL ${server?.server_version ?? '?'}: ${fmt(N)} recognized cards, ${fmt(E)} erasures`,
   );
   console.log(
-    `machine: ${cpus().length} cores, ${cpu}, Node ${process.version}; load average ${loadBefore} before, ${load()} after; commit ${commit}\n`,
+    `machine: ${describeMachine(process.version)}; load average ${loadBefore} before, ${loadAverage()} after; commit ${commit}\n`,
   );
   printTable(rows);
   console.log(

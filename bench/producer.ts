@@ -19,9 +19,10 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createRedis, DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
-import { cardQueueKeys, ownKeys } from '../src/redisKeys.js';
+import { dropCardQueue } from '../test/support/cardQueue.js';
 import { dropSchema } from '../test/support/store.js';
 import { startServiceChild, stopChild } from './lib/processes.js';
+import { SERVICE_OPTIONS } from './lib/setup.js';
 import { transpileForChildren } from './lib/transpile.js';
 import { fmt, printTable, runNodeChild } from './lib.js';
 import type { EnqueueChildArgs, EnqueueChildResult } from './producer-enqueue.child.js';
@@ -30,11 +31,7 @@ const { values: args } = parseArgs({
   options: {
     objects: { type: 'string', default: '10000,100000' },
     populate: { type: 'string', default: 'files' },
-    'database-url': {
-      type: 'string',
-      default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    },
-    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    ...SERVICE_OPTIONS,
   },
 });
 const sizes = args.objects!.split(',').map(Number);
@@ -128,10 +125,7 @@ try {
       return r;
     } finally {
       const redis = createRedis(redisUrl);
-      const q = new Queue(queueName, { connection: redis, prefix: DEFAULT_QUEUE_PREFIX });
-      await q.obliterate({ force: true });
-      await redis.del(...ownKeys(cardQueueKeys(q)));
-      await q.close();
+      await dropCardQueue(new Queue(queueName, { connection: redis, prefix: DEFAULT_QUEUE_PREFIX }), redis);
       redis.disconnect();
       if (backend === 'postgres') await dropSchema(databaseUrl, schema);
     }

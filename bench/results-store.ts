@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { versionId } from '../src/results/cardVersion.js';
 import { ResultsStore } from '../src/results/store.js';
 import type { CardResult } from '../src/results/types.js';
+import { dropSchema } from '../test/support/store.js';
+import { cardFields } from './lib/cards.js';
 import { fmt, printTable, runNodeChild } from './lib.js';
 
 const { values: args } = parseArgs({
@@ -44,23 +45,7 @@ function card(i: number, runId: string): CardResult {
     attempts: 1,
     latencyMs: 250,
     requestId: randomBytes(16).toString('hex'),
-    fields: {
-      CnLastName: '陳',
-      EnLastName: 'CHAN',
-      LastNameCode: '7115',
-      CnFirstName: '大文',
-      EnFirstName: 'TAI MAN',
-      FirstNameCode: '11292429',
-      ID: `1${String(i).padStart(6, '0')}(3)`,
-      Birthday: '22-04-1987',
-      Sex: 'M',
-      FirstIssueDate: '06-05-2001',
-      CurrentIssueDate: '01-08-2020',
-      ValidityPeriod: '01-08-2030',
-      Symbol: 'A',
-      Height: '1.72',
-      ResidentType: 'Permanent Resident Identity Card',
-    },
+    fields: cardFields(`1${String(i).padStart(6, '0')}(3)`),
     warnings: i % 7 === 0 ? [{ code: -9102, name: 'photocopy' }] : [],
     checks: [],
     ...(i % 10 === 0 ? { errorCode: 'FailedOperation.ImageNoSpecifiedCard', fields: undefined } : {}),
@@ -128,12 +113,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       `${fmt(csv.maxRssMb)} MB`,
     ]);
   } finally {
-    if (backend === 'postgres') {
-      const c = new pg.Client({ connectionString: databaseUrl });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
-    }
+    if (backend === 'postgres') await dropSchema(databaseUrl, schema);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -16,14 +16,17 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { CONFIG_VARIABLES } from '../src/config.js';
 import { ResultsStore } from '../src/results/store.js';
+import { until } from '../test/support/processes.js';
+import { createDatabase } from '../test/support/store.js';
+import { stopChild } from './lib/processes.js';
+import { describeCommit, describeMachine, SERVICE_OPTIONS } from './lib/setup.js';
 import { fmt, printTable } from './lib.js';
 
 const CASES = ['help', 'version', 'config', 'status-pg', 'status-embedded'];
@@ -32,11 +35,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '15' },
     'no-build': { type: 'boolean', default: false },
     only: { type: 'string', default: CASES.join(',') },
-    'database-url': {
-      type: 'string',
-      default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    },
-    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    ...SERVICE_OPTIONS,
     node: { type: 'string', default: process.execPath },
   },
 });
@@ -163,21 +162,13 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 /** A fresh database (`macao-ocr` uses schema public) holding one run; dropped at the end. */
 async function postgresStore(): Promise<{ env: Env; runId: string }> {
-  const db = `bench_startup_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ connectionString: args['database-url']! });
-    await c.connect();
-    await c.query(sql).finally(() => c.end());
-  };
-  await admin(`CREATE DATABASE "${db}"`);
-  cleanups.push(() => admin(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`));
-  const url = new URL(args['database-url']!);
-  url.pathname = `/${db}`;
+  const db = await createDatabase(args['database-url']!, 'bench_startup');
+  cleanups.push(db.drop);
   // Opening the store applies the migrations, so the timed runs find the schema in place.
-  const store = await ResultsStore.open({ databaseUrl: url.href, dataDir: work, migrate: true });
+  const store = await ResultsStore.open({ databaseUrl: db.url, dataDir: work, migrate: true });
   const run = await store.createRun({ sources: ['s3://bench/startup/'] });
   await store.close();
-  return { env: { DATABASE_URL: url.href }, runId: run.id };
+  return { env: { DATABASE_URL: db.url }, runId: run.id };
 }
 
 /** A `macao-ocr work` serving a fresh embedded store holding one run; stopped at the end. */
@@ -192,23 +183,21 @@ async function embeddedStore(): Promise<{ env: Env; runId: string }> {
     ...ocr,
     OCR_ENDPOINT: 'http://127.0.0.1:9',
   });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  const running = (): boolean => child.exitCode === null && child.signalCode === null;
-  cleanups.push(async () => {
-    if (!running()) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    await exited.finally(() => clearTimeout(timer));
-  });
+  cleanups.push(() => stopChild(child, 40_000));
   // Wait for `work` to have opened everything, not only for its socket: the owner serves the
   // directory before it has applied the migrations, and a second process migrating meanwhile
   // races it (the advisory lock in migrate.ts does not exclude on PGlite: one shared session).
-  for (const deadline = Date.now() + 60_000; !out.stdout.includes('worker started'); ) {
-    const log = `${out.stdout}${out.stderr}`;
-    if (!running()) throw new Error(`\`work\` exited ${child.exitCode ?? child.signalCode}:\n${log}`);
-    if (Date.now() > deadline) throw new Error(`\`work\` did not start within 60 s:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const log = (): string => `${out.stdout}${out.stderr}`;
+  await until(
+    () => {
+      if (out.stdout.includes('worker started')) return true;
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`\`work\` exited ${child.exitCode ?? child.signalCode}:\n${log()}`);
+      return false;
+    },
+    60_000,
+    () => `\`work\` to start:\n${log()}`,
+  );
   const store = await ResultsStore.open({ dataDir });
   const run = await store.createRun({ sources: ['s3://bench/startup/'] });
   await store.close();
@@ -266,16 +255,8 @@ for (const [name, runs] of results) {
   stats.set(name, { ms, peak });
   rows.push([name, runs.length, fmt(ms, 1), fmt(ms / nodeMs, 2), fmt(peak, 1), fmt(median(rss), 1)]);
 }
-const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
-// Without optional locks: reading the status must not rewrite the index under someone else's feet.
-const git = (...a: string[]): string =>
-  execFileSync('git', ['--no-optional-locks', ...a], { cwd: root, encoding: 'utf8', stdio: 'pipe' }).trim();
-let commit = 'unknown (not a git checkout)';
-try {
-  commit = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain') ? '+dirty' : ''}`;
-} catch {}
 console.log(`\nstart-up of the installed command (bin/macao-ocr.js, dist/), ${RUNS} runs after a warm-up`);
-console.log(`machine: ${cpus().length} cores, ${cpu}, Node ${nodeVersion}; commit ${commit}\n`);
+console.log(`machine: ${describeMachine(nodeVersion)}; commit ${describeCommit()}\n`);
 printTable(rows);
 
 const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');

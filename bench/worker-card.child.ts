@@ -61,11 +61,8 @@ export interface CardChildResult {
 
 const a = JSON.parse(process.argv[2] ?? '{}') as CardChildArgs;
 const log = createLogger({ name: 'worker', level: 'info', destination: createWriteStream(a.logFile) });
-const store = await ResultsStore.open({
-  databaseUrl: a.databaseUrl,
-  dataDir: join(tmpdir(), 'unused'),
-  migrate: true,
-});
+// The parent migrated the database; this checks its version, as `work` does.
+const store = await ResultsStore.open({ databaseUrl: a.databaseUrl, dataDir: join(tmpdir(), 'unused') });
 const s3 = createS3Client({
   endpoint: a.s3.endpoint,
   forcePathStyle: true,

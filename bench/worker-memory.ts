@@ -11,19 +11,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bigSide } from '../src/sandbox/specimen/bigSide.js';
 import { generateCard } from '../src/sandbox/specimen/index.js';
-import { putObject } from '../src/storage/s3.js';
+import { SERVICE_OPTIONS } from './lib/setup.js';
 import {
   type BenchObject,
-  BUCKET,
   CHILD_OPTIONS,
-  dropQueue,
   isMain,
   joinCounts,
-  newQueue,
-  queueCopies,
+  onCopies,
+  putBenchObject,
   runCardChild,
   runWorkerBench,
-  SERVICE_OPTIONS,
   verdict,
   type WorkerBench,
 } from './lib/workerBench.js';
@@ -53,8 +50,7 @@ export async function memory(ctx: WorkerBench, o: MemoryOptions): Promise<void> 
   for (const img of images) {
     // A specimen front made `target` bytes large (±3%) by noise in its pixels, a PNG carrying the truth.
     const body = await bigSide(generateCard(53, 0), 'front', img.target);
-    const { etag } = await putObject(ctx.s3, BUCKET, img.key, body, 'image/png');
-    objects[img.key] = { key: img.key, etag: etag ?? '', bytes: body.length };
+    objects[img.key] = await putBenchObject(ctx, img.key, body, 'image/png');
     console.log(`  ${img.key}: ${fmt(body.length)} bytes`);
   }
   const runs: { mode: 'url' | 'base64'; img: (typeof images)[number]; budgetMb?: number }[] = [
@@ -80,37 +76,33 @@ export async function memory(ctx: WorkerBench, o: MemoryOptions): Promise<void> 
   ];
   const peaks: { mode: string; label: string; peak: number; budgetMb?: number }[] = [];
   for (const { mode, img, budgetMb } of runs) {
-    const queue = newQueue(ctx);
-    try {
-      const obj = objects[img.key]!;
-      await queueCopies(ctx, queue, [obj], o.cards);
+    const obj = objects[img.key]!;
+    const r = await onCopies(ctx, [obj], o.cards, async (queue) => {
       await ctx.emulator.reset();
       console.log(
         `  run: card worker, ${mode} mode, ${img.key}${budgetMb ? `, byte budget ${budgetMb} MB` : ''}`,
       );
-      const r = await runCardChild(ctx, queue, mode, {
+      return runCardChild(ctx, queue, mode, {
         concurrency: CONCURRENCY,
         expected: o.cards,
         logFile: join(ctx.root, `memory-${mode}-${obj.bytes}-${budgetMb ?? 'default'}.log`),
         timeoutMs: 300_000,
         ...(budgetMb ? { byteBudgetBytes: budgetMb * MiB } : {}),
       });
-      peaks.push({ mode, label: img.label, peak: r.peakRssMb, ...(budgetMb ? { budgetMb } : {}) });
-      rows.push([
-        `card worker, ${mode} mode${mode === 'url' ? ' (baseline: no image bytes in the worker)' : ''}${budgetMb ? `, byteBudgetBytes ${budgetMb} MB (not the default)` : ''}`,
-        img.label,
-        `${fmt(r.cards)} (${joinCounts(r.outcomes)})${r.timedOut ? ' timed out' : ''}`,
-        fmt(r.ms / 1000, 1),
-        fmt(r.idleRssMb),
-        fmt(r.peakRssMb),
-        fmt(r.peakRssMb - r.idleRssMb),
-        fmt(r.maxHeapUsedMb),
-        fmt(r.maxExternalMb),
-        joinCounts(r.calls),
-      ]);
-    } finally {
-      await dropQueue(ctx, queue);
-    }
+    });
+    peaks.push({ mode, label: img.label, peak: r.peakRssMb, ...(budgetMb ? { budgetMb } : {}) });
+    rows.push([
+      `card worker, ${mode} mode${mode === 'url' ? ' (baseline: no image bytes in the worker)' : ''}${budgetMb ? `, byteBudgetBytes ${budgetMb} MB (not the default)` : ''}`,
+      img.label,
+      `${fmt(r.cards)} (${joinCounts(r.outcomes)})${r.timedOut ? ' timed out' : ''}`,
+      fmt(r.ms / 1000, 1),
+      fmt(r.idleRssMb),
+      fmt(r.peakRssMb),
+      fmt(r.peakRssMb - r.idleRssMb),
+      fmt(r.maxHeapUsedMb),
+      fmt(r.maxExternalMb),
+      joinCounts(r.calls),
+    ]);
   }
   console.log();
   printTable(rows);

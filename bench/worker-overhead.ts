@@ -13,21 +13,18 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { SPECIMEN_SCHEMA, type SpecimenTruth, truthToXmp } from '../src/sandbox/emulator/groundTruth.js';
 import { generateCard } from '../src/sandbox/specimen/index.js';
-import { putObject } from '../src/storage/s3.js';
 import { procCpuMs } from './lib/processes.js';
+import { SERVICE_OPTIONS } from './lib/setup.js';
 import {
   type BenchObject,
-  BUCKET,
   CHILD_OPTIONS,
-  dropQueue,
   isMain,
   joinCounts,
-  newQueue,
-  queueCopies,
+  onCopies,
+  putBenchObject,
   runBuilt,
   runCardChild,
   runWorkerBench,
-  SERVICE_OPTIONS,
   verdict,
   type WorkerBench,
 } from './lib/workerBench.js';
@@ -79,71 +76,61 @@ export async function overhead(ctx: WorkerBench, o: OverheadOptions): Promise<vo
   await ctx.emulator.configure({ qps: 0, latencyMs: [0, 0], faults: {} });
   const objects: BenchObject[] = [];
   for (let i = 0; i < 50; i++) {
-    const body = await tinySpecimen(i);
     const key = `overhead/tiny-${String(i).padStart(2, '0')}_front.jpg`;
-    const { etag } = await putObject(ctx.s3, BUCKET, key, body, 'image/jpeg');
-    objects.push({ key, etag: etag ?? '', bytes: body.length });
+    objects.push(await putBenchObject(ctx, key, await tinySpecimen(i), 'image/jpeg'));
   }
   console.log(`  ${objects.length} tiny specimens (${objects[0]!.bytes} bytes each) uploaded`);
 
   const rows: Row[] = [];
-  {
-    const queue = newQueue(ctx);
-    try {
-      await queueCopies(ctx, queue, objects, o.cards);
-      console.log('  run: BullMQ no-op worker');
-      const a: NoopChildArgs = {
-        redisUrl: ctx.redisUrl,
-        queueName: queue.name,
-        concurrency: CONCURRENCY,
-        expected: o.cards,
-        timeoutMs: 300_000,
-      };
-      const r = await runBuilt<NoopChildResult>(ctx, 'worker-noop.child.js', a);
-      rows.push({
-        run: `BullMQ Worker, no-op processor, concurrency ${CONCURRENCY}`,
-        n: r.jobs,
-        ms: r.ms,
-        user: r.cpuUserMs,
-        sys: r.cpuSystemMs,
-        note: r.timedOut ? 'timed out' : '',
-      });
-    } finally {
-      await dropQueue(ctx, queue);
-    }
-  }
+  const noop = await onCopies(ctx, objects, o.cards, (queue) => {
+    console.log('  run: BullMQ no-op worker');
+    const a: NoopChildArgs = {
+      redisUrl: ctx.redisUrl,
+      queueName: queue.name,
+      concurrency: CONCURRENCY,
+      expected: o.cards,
+      timeoutMs: 300_000,
+    };
+    return runBuilt<NoopChildResult>(ctx, 'worker-noop.child.js', a);
+  });
+  rows.push({
+    run: `BullMQ Worker, no-op processor, concurrency ${CONCURRENCY}`,
+    n: noop.jobs,
+    ms: noop.ms,
+    user: noop.cpuUserMs,
+    sys: noop.cpuSystemMs,
+    note: noop.timedOut ? 'timed out' : '',
+  });
   for (const [mode, n] of [
     ['url', o.cards],
     ['base64', o.base64Cards],
   ] as const) {
     if (!(n > 0)) continue;
-    const queue = newQueue(ctx);
-    try {
-      await queueCopies(ctx, queue, objects, n);
-      await ctx.emulator.reset();
-      console.log(`  run: card worker, ${mode} mode, ${fmt(n)} cards`);
-      const emu0 = procCpuMs(ctx.emulator.child);
-      const s30 = procCpuMs(ctx.s3Service.proc);
-      const r = await runCardChild(ctx, queue, mode, {
-        concurrency: CONCURRENCY,
-        expected: n,
-        logFile: join(ctx.root, `overhead-${mode}.log`),
-        timeoutMs: 400_000,
-      });
-      const stats = await ctx.emulator.stats();
-      rows.push({
-        run: `card worker (startCardWorker), ${mode} mode, concurrency ${CONCURRENCY}`,
-        n: r.cards,
-        ms: r.ms,
-        user: r.cpuUserMs,
-        sys: r.cpuSystemMs,
-        emulatorMs: procCpuMs(ctx.emulator.child) - emu0,
-        s3Ms: procCpuMs(ctx.s3Service.proc) - s30,
-        note: `${joinCounts(r.outcomes)}; emulator calls ${stats.calls}${r.timedOut ? '; timed out' : ''}`,
-      });
-    } finally {
-      await dropQueue(ctx, queue);
-    }
+    rows.push(
+      await onCopies(ctx, objects, n, async (queue): Promise<Row> => {
+        await ctx.emulator.reset();
+        console.log(`  run: card worker, ${mode} mode, ${fmt(n)} cards`);
+        const emu0 = procCpuMs(ctx.emulator.child);
+        const s30 = procCpuMs(ctx.s3Service.proc);
+        const r = await runCardChild(ctx, queue, mode, {
+          concurrency: CONCURRENCY,
+          expected: n,
+          logFile: join(ctx.root, `overhead-${mode}.log`),
+          timeoutMs: 400_000,
+        });
+        const stats = await ctx.emulator.stats();
+        return {
+          run: `card worker (startCardWorker), ${mode} mode, concurrency ${CONCURRENCY}`,
+          n: r.cards,
+          ms: r.ms,
+          user: r.cpuUserMs,
+          sys: r.cpuSystemMs,
+          emulatorMs: procCpuMs(ctx.emulator.child) - emu0,
+          s3Ms: procCpuMs(ctx.s3Service.proc) - s30,
+          note: `${joinCounts(r.outcomes)}; emulator calls ${stats.calls}${r.timedOut ? '; timed out' : ''}`,
+        };
+      }),
+    );
   }
   const base = rows[0]!;
   const perJob = (r: Row) => (r.user + r.sys) / Math.max(1, r.n);

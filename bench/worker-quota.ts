@@ -30,6 +30,7 @@ import {
   summariseLogs,
   throttledCode,
 } from './lib/quota.js';
+import { SERVICE_OPTIONS } from './lib/setup.js';
 import { REPO_ROOT } from './lib/transpile.js';
 import {
   BUCKET,
@@ -38,7 +39,6 @@ import {
   isMain,
   newQueue,
   runWorkerBench,
-  SERVICE_OPTIONS,
   sleep,
   verdict,
   type WorkerBench,

@@ -8,7 +8,8 @@
 // is its --cards), bench/worker-overhead.ts (--cards, --base64-cards) and bench/worker-memory.ts
 // (--cards).
 import { parseArgs } from 'node:util';
-import { CHILD_OPTIONS, runWorkerBench, SERVICE_OPTIONS, type WorkerBench } from './lib/workerBench.js';
+import { SERVICE_OPTIONS } from './lib/setup.js';
+import { CHILD_OPTIONS, runWorkerBench, type WorkerBench } from './lib/workerBench.js';
 import { memory } from './worker-memory.js';
 import { overhead } from './worker-overhead.js';
 import { quota } from './worker-quota.js';

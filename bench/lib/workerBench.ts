@@ -7,36 +7,29 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { addCardJobs, type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../../src/queue.js';
-import { cardQueueKeys, ownKeys } from '../../src/redisKeys.js';
+import { addCardJobs, type CardJobData, DEFAULT_QUEUE_PREFIX } from '../../src/queue.js';
 import { versionId } from '../../src/results/cardVersion.js';
 import type { ResultsStore } from '../../src/results/store.js';
-import { createS3Client } from '../../src/storage/s3.js';
+import { createS3Client, putObject } from '../../src/storage/s3.js';
+import { dropCardQueue } from '../../test/support/cardQueue.js';
 import { CREDENTIAL, type ServiceEndpoints } from '../../test/support/pipeline.js';
 import { type EmulatorProcess, spawnEmulator, TSX } from '../../test/support/processes.js';
 import { createDatabase, openTestStore } from '../../test/support/store.js';
 import { fmt, runNodeChild } from '../lib.js';
 import type { CardChildArgs, CardChildResult } from '../worker-card.child.js';
 import { startServiceChild, stopAllChildren, track } from './processes.js';
+import { cleanupOnce, connectRedis, loadAverage, SERVICE_OPTIONS } from './setup.js';
 import { REPO_ROOT, transpileForChildren } from './transpile.js';
 
 /** The one bucket every worker benchmark uploads to. */
 export const BUCKET = 'bench-worker';
 
-/** Flags every worker benchmark takes (`parseArgs` options). */
-export const SERVICE_OPTIONS = {
-  'database-url': {
-    type: 'string',
-    default: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  },
-  'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-} as const;
 /** Extra node flags for the measured children of the overhead and memory benchmarks, e.g. `--cpu-prof`. */
 export const CHILD_OPTIONS = { 'child-node-flags': { type: 'string', default: '' } } as const;
 
@@ -81,10 +74,8 @@ export function newQueue(ctx: WorkerBench): Queue<CardJobData> {
   });
 }
 
-export async function dropQueue(ctx: WorkerBench, queue: Queue<CardJobData>): Promise<void> {
-  await queue.obliterate({ force: true }).catch(() => undefined);
-  await ctx.redis.del(...ownKeys(cardQueueKeys(queue)));
-  await queue.close();
+export function dropQueue(ctx: WorkerBench, queue: Queue<CardJobData>): Promise<void> {
+  return dropCardQueue(queue, ctx.redis);
 }
 
 /** An object in the bucket, as listed. */
@@ -92,6 +83,17 @@ export interface BenchObject {
   key: string;
   etag: string;
   bytes: number;
+}
+
+/** Writes `body` to the bucket at `key`. */
+export async function putBenchObject(
+  ctx: WorkerBench,
+  key: string,
+  body: Buffer,
+  contentType: string,
+): Promise<BenchObject> {
+  const { etag } = await putObject(ctx.s3, BUCKET, key, body, contentType);
+  return { key, etag: etag ?? '', bytes: body.length };
 }
 
 /**
@@ -117,6 +119,22 @@ export async function queueCopies(
   await addCardJobs(queue, runId, cards);
   await ctx.store.setRunState(runId, 'running');
   return runId;
+}
+
+/** Runs `run` on a fresh queue holding `n` copies of `objects` ({@link queueCopies}), dropped after it. */
+export async function onCopies<T>(
+  ctx: WorkerBench,
+  objects: BenchObject[],
+  n: number,
+  run: (queue: Queue<CardJobData>) => Promise<T>,
+): Promise<T> {
+  const queue = newQueue(ctx);
+  try {
+    await queueCopies(ctx, queue, objects, n);
+    return await run(queue);
+  } finally {
+    await dropQueue(ctx, queue);
+  }
 }
 
 /** Runs a transpiled bench child with plain node (and --child-node-flags); its last JSON line. */
@@ -161,11 +179,6 @@ export function isMain(metaUrl: string): boolean {
   return process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(metaUrl);
 }
 
-const load = (): string =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-
 /**
  * Starts the services, runs `sections` in order (each prints its own table and bars), and
  * removes everything it made (services, database, temporary directory, queues), also on SIGINT.
@@ -179,10 +192,7 @@ export async function runWorkerBench(
   sections: [name: string, run: (ctx: WorkerBench) => Promise<void>][],
 ): Promise<void> {
   const redisUrl = flags['redis-url'] ?? SERVICE_OPTIONS['redis-url'].default;
-  const redis = createRedis(redisUrl, { lazyConnect: true });
-  await redis.connect().catch((e: unknown) => {
-    throw new Error(`no Redis at ${redisUrl} (set --redis-url or REDIS_URL): ${(e as Error).message}`);
-  });
+  const redis = await connectRedis(redisUrl);
   const db = await createDatabase(
     flags['database-url'] ?? SERVICE_OPTIONS['database-url'].default,
     'bench_worker',
@@ -190,21 +200,13 @@ export async function runWorkerBench(
   const root = mkdtempSync(join(tmpdir(), 'macao-ocr-bench-worker-'));
   const t0 = performance.now();
   let closeStore: (() => Promise<void>) | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      await closeStore?.().catch(() => undefined);
-      await stopAllChildren();
-      await db.drop().catch(() => undefined);
-      redis.disconnect();
-      rmSync(root, { recursive: true, force: true });
-    })());
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      console.error(`${sig}: cleaning up`);
-      void cleanup().finally(() => process.exit(130));
-    });
-  }
+  const cleanup = cleanupOnce(async () => {
+    await closeStore?.().catch(() => undefined);
+    await stopAllChildren();
+    await db.drop().catch(() => undefined);
+    redis.disconnect();
+    rmSync(root, { recursive: true, force: true });
+  });
   try {
     mkdirSync(join(root, 's3'));
     const s3Service = await startServiceChild<WorkerBench['s3Service']>(
@@ -245,12 +247,14 @@ export async function runWorkerBench(
       childNodeFlags: (flags['child-node-flags'] ?? '').split(' ').filter(Boolean),
     };
     console.log(
-      `worker bench: ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores, load average ${load()}; results store PostgreSQL (database ${db.name}), Redis ${redisUrl}`,
+      `worker bench: ${new Date().toISOString()}, node ${process.version}, ${cpus().length} cores, load average ${loadAverage()}; results store PostgreSQL (database ${db.name}), Redis ${redisUrl}`,
     );
     for (const [name, run] of sections) {
       const s0 = performance.now();
       await run(ctx);
-      console.log(`  (${name}: ${fmt((performance.now() - s0) / 1000)} s; load average now ${load()})`);
+      console.log(
+        `  (${name}: ${fmt((performance.now() - s0) / 1000)} s; load average now ${loadAverage()})`,
+      );
     }
     ctx.s3.destroy();
     console.log(`\ntotal ${fmt((performance.now() - t0) / 1000)} s`);

@@ -173,12 +173,13 @@ async function openDemoServices(
   via: { redisUrl: string; s3server: LocalS3Server; emulatorUrl: string; qps: number },
 ): Promise<Services> {
   const { redisUrl, s3server, emulatorUrl, qps } = via;
+  const defaults = parseConfig({});
   const config: Config = {
-    ...parseConfig({}),
+    ...defaults,
     redisUrl,
     dataDir: join(scope.dir, 'results'),
     s3: { endpoint: s3server.endpoint, forcePathStyle: true, region: 'us-east-1' },
-    ocr: { ...parseConfig({}).ocr, endpoint: emulatorUrl, qps, imageMode: 'url' },
+    ocr: { ...defaults.ocr, endpoint: emulatorUrl, qps, imageMode: 'url' },
   };
   const services = await openServices(config, {
     queueName: `demo-${randomBytes(4).toString('hex')}`,

@@ -45,17 +45,16 @@ function fontconfigFile(): string {
   return file;
 }
 
-/** Where the Chromium comes from, and how it is started. */
-async function locate(): Promise<{ path: string; origin: string; args: string[] }> {
+/** Where the Chromium comes from. */
+async function locate(): Promise<{ path: string; origin: string }> {
   const env = process.env.CHROMIUM_PATH;
-  if (env) return { path: env, origin: 'CHROMIUM_PATH', args: FLAGS };
-  if (existsSync(SYSTEM_CHROMIUM))
-    return { path: SYSTEM_CHROMIUM, origin: 'the system package', args: FLAGS };
+  if (env) return { path: env, origin: 'CHROMIUM_PATH' };
+  if (existsSync(SYSTEM_CHROMIUM)) return { path: SYSTEM_CHROMIUM, origin: 'the system package' };
   // A headless-shell build made for serverless hosts. Its own flag list (`args`) is not used: it
   // runs one process, which ends the browser with its first closed page, and turns off web
   // security, which the dashboard test's Content-Security-Policy check relies on.
   const { default: npmChromium } = await import('@sparticuz/chromium');
-  return { path: await npmChromium.executablePath(), origin: '@sparticuz/chromium', args: FLAGS };
+  return { path: await npmChromium.executablePath(), origin: '@sparticuz/chromium' };
 }
 
 /** Launches Chromium, or fails with the reason and the ways to provide one. */
@@ -67,7 +66,7 @@ export async function launchChromium(): Promise<Browser> {
     if (!existsSync(c.path)) throw new Error('no such file');
     return await chromium.launch({
       executablePath: c.path,
-      args: c.args,
+      args: FLAGS,
       env: { ...process.env, FONTCONFIG_FILE: fontconfigFile() },
     });
   } catch (e) {

@@ -8,11 +8,12 @@ import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../../src/q
 import { cardQueueKeys, ownKeys } from '../../src/redisKeys.js';
 import type { ResultsStore } from '../../src/results/store.js';
 import { type EmulatorHandle, startEmulator } from '../../src/sandbox/emulator/emulatorServer.js';
-import type { EmulatorOptions } from '../../src/sandbox/emulator/options.js';
+import { type EmulatorOptions, RUNTIME_DEFAULTS } from '../../src/sandbox/emulator/options.js';
 import { type LocalS3Server, startLocalS3Server } from '../../src/sandbox/localS3Server.js';
 import { generateSamples, type SampleObject } from '../../src/sandbox/specimen/index.js';
 import { createS3Client, putObject } from '../../src/storage/s3.js';
 import { type CardWorker, type CardWorkerOptions, startCardWorker } from '../../src/worker/startWorker.js';
+import { dropCardQueue } from './cardQueue.js';
 import { type Backend, openTestStore } from './store.js';
 
 export const CREDENTIAL = { secretId: 'AKIDtestpipeline0001', secretKey: 'test-secret-key-pipeline' };
@@ -131,24 +132,14 @@ export async function startPipeline(opts: {
     },
     async reset() {
       emulator.reset();
-      emulator.configure({
-        faults: {},
-        accounts: {},
-        qps: 0,
-        latencyMs: [0, 0],
-        omitFields: [],
-        warningService: true,
-        extraFields: {},
-      });
+      emulator.configure(RUNTIME_DEFAULTS);
       await queue.obliterate({ force: true });
       await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
       await redis.del(...ownKeys(cardQueueKeys(queue)));
     },
     async close() {
       for (const w of workers) await w.close(1000).catch(() => undefined);
-      await queue.obliterate({ force: true }).catch(() => undefined);
-      await redis.del(...ownKeys(cardQueueKeys(queue)));
-      await queue.close();
+      await dropCardQueue(queue, redis);
       redis.disconnect();
       client.close();
       await emulator.close();

@@ -96,15 +96,21 @@ export async function spawnEmulator(
   return { child, url, stats };
 }
 
-/** Waits until `check` is true, polling every 50 ms. */
+/**
+ * Waits until `check` is true, polling every 50 ms. The timeout's error names `what`; a function
+ * is called then (to show, say, what a process has printed so far).
+ */
 export async function until(
   check: () => boolean | Promise<boolean>,
   timeoutMs: number,
-  what: string,
+  what: string | (() => string),
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const waited = typeof what === 'string' ? what : what();
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${waited}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }

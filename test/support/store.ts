@@ -31,15 +31,24 @@ export async function openTestStore(
   };
 }
 
-/** Drops `schema` (and everything in it) from the PostgreSQL database at `databaseUrl`, if it exists. */
-export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const c = new pg.Client({ connectionString: databaseUrl });
+/** Runs one statement on a connection of its own to `url`, and closes it; the rows. */
+export async function pgQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params?: unknown[],
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    return (await c.query<T>(sql, params)).rows;
   } finally {
     await c.end();
   }
+}
+
+/** Drops `schema` (and everything in it) from the PostgreSQL database at `databaseUrl`, if it exists. */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
+  await pgQuery(databaseUrl, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 }
 
 /**
@@ -52,17 +61,11 @@ export async function createDatabase(
   prefix = 't',
 ): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ connectionString: serverUrl });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE "${name}"`);
+  await pgQuery(serverUrl, `CREATE DATABASE "${name}"`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return { name, url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+  const drop = async (): Promise<void> => {
+    await pgQuery(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  };
+  return { name, url: url.toString(), drop };
 }

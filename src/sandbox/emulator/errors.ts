@@ -49,7 +49,7 @@ export const EMULATOR_ERROR_CODES = Object.keys(ERROR_MESSAGES) as EmulatorError
  * The message the emulator answers a code with: its own for the codes it answers by itself, the
  * code's meaning from the error table for a code only faults inject.
  */
-export function messageFor(code: string): string {
+function messageFor(code: string): string {
   return (ERROR_MESSAGES as Record<string, string>)[code] ?? ruleFor(code).meaning;
 }
 

@@ -48,22 +48,30 @@ const COMMON_PARAMS = { action: 'Action', version: 'Version', region: 'Region' }
 /** A GET's query is limited like the service's: 32 KB. */
 const MAX_GET_QUERY_BYTES = 32 * 1024;
 
-/** A common parameter: its `X-TC-*` header, or for a GET its query parameter. */
-function common(call: ApiCall, name: keyof typeof COMMON_PARAMS): string | undefined {
+/**
+ * A common parameter: its `X-TC-*` header, or for a GET its parameter in `query` (the GET's
+ * query, parsed; undefined for a POST).
+ */
+function common(
+  call: ApiCall,
+  query: URLSearchParams | undefined,
+  name: keyof typeof COMMON_PARAMS,
+): string | undefined {
   const fromHeader = header(call, `x-tc-${name}`);
-  if (fromHeader !== undefined || call.method !== 'GET') return fromHeader;
-  return new URLSearchParams(call.query).get(COMMON_PARAMS[name]) ?? undefined;
+  if (fromHeader !== undefined || !query) return fromHeader;
+  return query.get(COMMON_PARAMS[name]) ?? undefined;
 }
 
 /**
- * The action's parameters as a JSON body: a POST's body as it is; a GET's query parameters, the
- * common ones left out (the official SDK sends a GET this way, the API page shows one).
+ * The action's parameters as a JSON body: a POST's body as it is; a GET's query parameters
+ * (`query`), the common ones left out (the official SDK sends a GET this way, the API page shows
+ * one).
  */
-function parametersBody(call: ApiCall): Buffer {
-  if (call.method !== 'GET') return call.rawBody;
+function parametersBody(call: ApiCall, query: URLSearchParams | undefined): Buffer {
+  if (!query) return call.rawBody;
   const params: Record<string, string> = {};
   const skip = new Set<string>(Object.values(COMMON_PARAMS));
-  for (const [k, v] of new URLSearchParams(call.query)) if (!skip.has(k)) params[k] = v;
+  for (const [k, v] of query) if (!skip.has(k)) params[k] = v;
   return Buffer.from(JSON.stringify(params));
 }
 
@@ -134,18 +142,19 @@ async function run(call: ApiCall, ctx: CallContext): Promise<CallOutcome> {
   );
   if (!auth.ok) throw new ApiError(auth.code, auth.message);
 
-  const action = common(call, 'action') ?? '';
+  const query = call.method === 'GET' ? new URLSearchParams(call.query) : undefined;
+  const action = common(call, query, 'action') ?? '';
   if (action !== OCR_ACTION) {
     throw new ApiError('InvalidAction', `The requested action \`${action.slice(0, 64)}\` does not exist.`);
   }
-  const version = common(call, 'version') ?? '';
+  const version = common(call, query, 'version') ?? '';
   if (version !== OCR_VERSION) {
     throw new ApiError(
       'NoSuchVersion',
       `The requested version \`${version.slice(0, 32)}\` of service \`ocr\` does not exist.`,
     );
   }
-  const region = common(call, 'region')?.trim() ?? '';
+  const region = common(call, query, 'region')?.trim() ?? '';
   if (region !== '' && !opts.regions.includes(region)) {
     throw new ApiError(
       'UnsupportedRegion',
@@ -166,7 +175,7 @@ async function run(call: ApiCall, ctx: CallContext): Promise<CallOutcome> {
   if (fault === 'http502' || fault === 'drop') return { kind: fault, admittedMs };
   if (fault) throw new ApiError(fault);
 
-  const request = validateRequest(parametersBody(call), opts.maxImageBytes);
+  const request = validateRequest(parametersBody(call, query), opts.maxImageBytes);
   const front = await loadImage(request.front, 'front', ctx);
   const truth = specimenSide(front, 'front');
   if (request.back) specimenSide(await loadImage(request.back, 'back', ctx), 'back');

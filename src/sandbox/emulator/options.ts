@@ -317,6 +317,26 @@ export function parseRuntimeConfig(body: unknown): Partial<ResolvedOptions> {
   return checkRuntimeOptions(body);
 }
 
+/**
+ * The defaults of the runtime options that set how the emulator answers: no rate limit, no
+ * latency, no fault, every account in order, every field, the warning service on. (Credentials,
+ * regions and the API's limits are runtime options too, with defaults of their own.)
+ */
+export const RUNTIME_DEFAULTS: Readonly<
+  Pick<
+    ResolvedOptions,
+    'qps' | 'latencyMs' | 'faults' | 'accounts' | 'omitFields' | 'warningService' | 'extraFields'
+  >
+> = {
+  qps: 0,
+  latencyMs: [0, 0],
+  faults: {},
+  accounts: {},
+  omitFields: [],
+  warningService: true,
+  extraFields: {},
+};
+
 /** Defaults first, then every option checked in one place. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
   const { host, port, seed, logger: _logger, ...runtime } = options;
@@ -324,15 +344,9 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     host: '127.0.0.1',
     port: 0,
     credentials: [],
-    qps: 0,
-    latencyMs: [0, 0],
-    faults: {},
-    accounts: {},
+    ...RUNTIME_DEFAULTS,
     regions: DEFAULT_REGIONS,
     ...API_LIMITS,
-    omitFields: [],
-    warningService: true,
-    extraFields: {},
     seed: 1,
     ...checkRuntimeOptions(runtime),
   };

@@ -150,9 +150,6 @@ export async function recognizedResponse(
     omitFields: readonly string[];
     warningService: boolean;
     extraFields?: Readonly<Record<string, string>>;
-  } = {
-    omitFields: [],
-    warningService: true,
   },
 ): Promise<RecognizeMacaoIDCardOCRResponse> {
   const { omitFields } = account;

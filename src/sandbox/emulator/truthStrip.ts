@@ -23,7 +23,7 @@ import { SPECIMEN_SCHEMA, type SpecimenTruth } from './groundTruth.js';
  */
 
 /** Cells in one row of the strip. */
-export const STRIP_COLUMNS = 256;
+const STRIP_COLUMNS = 256;
 /** Rows read at most: 2 KB of payload, far more than a truth takes. */
 const MAX_ROWS = 64;
 const MARKER = [0x6d, 0x6f] as const;

@@ -107,7 +107,6 @@ export function drawLotus(ctx: SKRSContext2D, cx: number, cy: number, size: numb
   ctx.restore();
 }
 
-/** Sets the font, shrinking it until `text` fits in `maxWidth` (long Portuguese names). */
 /**
  * A title in the card's three languages: the Chinese line in ink, then the Portuguese (bold) and
  * English lines in the accent colour, 2 px further right. `sizes` and `baselines` go line by line.
@@ -130,6 +129,7 @@ export function drawTitle(
   ctx.fillText(en, x + 2, baselines[2]);
 }
 
+/** Sets the font, shrinking it until `text` fits in `maxWidth` (long Portuguese names). */
 export function fitText(
   ctx: SKRSContext2D,
   text: string,

@@ -25,7 +25,7 @@ export const FONTS = {
 export const CJK_FONT_ENV = 'MACAO_OCR_CJK_FONT';
 
 /** The npm package whose Noto Sans HK files are the last resort. */
-export const CJK_FONT_PACKAGE = '@expo-google-fonts/noto-sans-hk';
+const CJK_FONT_PACKAGE = '@expo-google-fonts/noto-sans-hk';
 
 const SYSTEM_CJK_FONTS = [
   '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc',

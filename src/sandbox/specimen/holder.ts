@@ -17,7 +17,7 @@ import type { Random } from './random.js';
  */
 
 /** A holder's name: Chinese (empty for a Portuguese name) and romanized. */
-export interface Name {
+interface Name {
   cnLast: string;
   enLast: string;
   cnFirst: string;

@@ -5,6 +5,7 @@ import {
   ConfigError,
   type Env,
   nonNegativeNumber,
+  optionalNonNegative,
   positiveNumber,
   requireTls,
   str,
@@ -80,7 +81,21 @@ export interface Config {
     timeoutMs: number;
     /** `OCR_PROXY`: an HTTP(S) proxy for the OCR endpoint; unset: direct (the SDK's `http_proxy` habit is ignored). */
     proxy: string | undefined;
+    /**
+     * `OCR_QUOTA_KEY`: names the account whose quota `OCR_QPS` is. Every worker, of every queue on
+     * one Redis, that has the same key shares one rate. Unset: the SecretId, so several SecretIds
+     * of one account need the same `OCR_QUOTA_KEY` to share their account's quota.
+     */
+    quotaKey: string | undefined;
+    /** `OCR_PRICE_PER_1000`: what 1,000 billed calls cost, for `enqueue --dry-run`'s estimate; unset: no cost shown. */
+    pricePer1000: number | undefined;
   };
+  /**
+   * `MACAO_OCR_NOTIFY_URL` and `MACAO_OCR_NOTIFY_SECRET`: where a run's end is announced (one
+   * signed POST per run; `--notify` wins for a run), and the key that signs it. A URL needs the
+   * secret; cleartext `http://` only to this machine unless `MACAO_OCR_ALLOW_INSECURE`.
+   */
+  notify: { url: string | undefined; secret: string | undefined };
   /** `LOG_LEVEL`: trace, debug, info, warn, error, fatal or silent; default `info`. */
   logLevel: string;
   /**
@@ -132,6 +147,10 @@ export const CONFIG_VARIABLES = [
   'OCR_IMAGE_MODE',
   'OCR_TIMEOUT_MS',
   'OCR_PROXY',
+  'OCR_QUOTA_KEY',
+  'OCR_PRICE_PER_1000',
+  'MACAO_OCR_NOTIFY_URL',
+  'MACAO_OCR_NOTIFY_SECRET',
   'LOG_LEVEL',
   'MACAO_OCR_ALLOW_INSECURE',
   'MACAO_OCR_DASHBOARD_USER',
@@ -173,6 +192,7 @@ export function parseConfig(env: Env = process.env): Config {
       sessionToken: str(env, 'TENCENTCLOUD_SESSION_TOKEN'),
     },
     ocr: parseOcr(env, allowInsecure),
+    notify: parseNotify(env, allowInsecure),
     logLevel,
     allowInsecure,
     dashboard: parseDashboard(env),
@@ -217,7 +237,29 @@ function parseOcr(env: Env, allowInsecure: boolean): Config['ocr'] {
     imageMode,
     timeoutMs: positiveNumber(env, 'OCR_TIMEOUT_MS', DEFAULTS.ocrTimeoutMs),
     proxy: url(env, 'OCR_PROXY', ['http:', 'https:'], 'http://proxy.example:3128'),
+    quotaKey: str(env, 'OCR_QUOTA_KEY'),
+    pricePer1000: optionalNonNegative(env, 'OCR_PRICE_PER_1000'),
   };
+}
+
+function parseNotify(env: Env, allowInsecure: boolean): Config['notify'] {
+  const notifyUrl = str(env, 'MACAO_OCR_NOTIFY_URL');
+  if (notifyUrl !== undefined) checkNotifyUrl(notifyUrl, 'MACAO_OCR_NOTIFY_URL', allowInsecure);
+  const secret = str(env, 'MACAO_OCR_NOTIFY_SECRET');
+  if (notifyUrl !== undefined && secret === undefined)
+    throw new ConfigError(
+      'MACAO_OCR_NOTIFY_URL is set but MACAO_OCR_NOTIFY_SECRET is not: notices are signed with it (X-Macao-OCR-Signature), so the receiver can tell them from forgeries. Set a long random secret, shared with the receiver',
+    );
+  return { url: notifyUrl, secret };
+}
+
+/**
+ * Checks a run-finished notice's URL (`name`: the variable or option it came from): http(s) only,
+ * cleartext only to this machine unless insecure endpoints are allowed.
+ */
+export function checkNotifyUrl(value: string, name: string, allowInsecure: boolean): void {
+  url({ [name]: value }, name, ['http:', 'https:'], 'https://hooks.example.com/macao-ocr');
+  requireTls(name, value, allowInsecure);
 }
 
 function parseDashboard(env: Env): Config['dashboard'] {
@@ -249,6 +291,14 @@ export function requireCredentials(config: Config): {
   return { secretId, secretKey, ...(sessionToken ? { sessionToken } : {}) };
 }
 
+/**
+ * The account whose quota `OCR_QPS` is: `OCR_QUOTA_KEY`, else the SecretId; undefined when
+ * neither is set (no worker can run then).
+ */
+export function quotaAccount(config: Config): string | undefined {
+  return config.ocr.quotaKey ?? config.tencent.secretId;
+}
+
 /** The configuration for printing: secrets masked, passwords and signatures in URLs hidden. */
 export function maskedConfig(config: Config): Record<string, unknown> {
   const mask = (v: string | undefined): string | undefined =>
@@ -269,6 +319,10 @@ export function maskedConfig(config: Config): Record<string, unknown> {
       sessionToken: config.tencent.sessionToken ? '***' : undefined,
     },
     ocr: { ...config.ocr, endpoint: maskSecrets(config.ocr.endpoint), proxy: maskOptional(config.ocr.proxy) },
+    notify: {
+      url: maskOptional(config.notify.url),
+      secret: config.notify.secret ? '***' : undefined,
+    },
     dashboard: {
       ...config.dashboard,
       ...(config.dashboard.password === undefined ? {} : { password: '***' }),

@@ -33,6 +33,11 @@ export function nonNegativeNumber(env: Env, name: string, def: number): number {
   return n;
 }
 
+/** A number >= 0, or undefined when unset. */
+export function optionalNonNegative(env: Env, name: string): number | undefined {
+  return str(env, name) === undefined ? undefined : nonNegativeNumber(env, name, 0);
+}
+
 /** Bounds and unit of {@link wholeNumber}. */
 export interface WholeNumberRange {
   /** Smallest value allowed. */

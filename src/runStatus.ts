@@ -1,5 +1,7 @@
 import { ACCOUNT_CONDITIONS } from './card/fields.js';
-import { cardQueueKeys } from './redisKeys.js';
+import { quotaAccount } from './config.js';
+import { DEFAULT_QUEUE_PREFIX } from './queue.js';
+import { quotaKeys } from './redisKeys.js';
 import type { QueueServices } from './services.js';
 import { pauseReason } from './worker/circuitBreaker.js';
 import { RateLimiter } from './worker/rateLimiter.js';
@@ -35,11 +37,15 @@ export async function loadStatus(s: QueueServices, runId: string): Promise<Statu
     s.queue.isPaused(),
   ]);
   if (!summary) throw new Error(`run ${runId} vanished`);
-  const limiter = new RateLimiter(s.redis, {
-    keys: cardQueueKeys(s.queue),
-    maxQps: s.config.ocr.qps,
-    guardMs: s.config.ocr.rateGuardMs,
-  });
+  const account = quotaAccount(s.config);
+  const limiter =
+    account === undefined
+      ? undefined
+      : new RateLimiter(s.redis, {
+          keys: quotaKeys(s.queue.opts.prefix ?? DEFAULT_QUEUE_PREFIX, account),
+          maxQps: s.config.ocr.qps,
+          guardMs: s.config.ocr.rateGuardMs,
+        });
   const finished = summary.counts.recognized + summary.counts.rejected + summary.counts.failed;
   const seconds = ((summary.finishedAt ?? new Date()).getTime() - summary.startedAt.getTime()) / 1000;
   const rate = finished > 0 && seconds > 0 ? finished / seconds : null;
@@ -56,7 +62,7 @@ export async function loadStatus(s: QueueServices, runId: string): Promise<Statu
       skipped: summary.counts.skipped,
     },
     pending: summary.counts.pending,
-    effectiveQps: Math.round((await limiter.effectiveQps()) * 100) / 100,
+    effectiveQps: Math.round(((await limiter?.effectiveQps()) ?? s.config.ocr.qps) * 100) / 100,
     paused,
     pausedReason: reason ? `${reason.code}: ${reason.hint}` : (summary.pausedReason ?? null),
     cardsPerSecond: rate === null ? null : Math.round(rate * 100) / 100,

@@ -13,6 +13,9 @@ describe('configuration', () => {
       imageMode: 'url',
     });
     expect(parseConfig({ OCR_RATE_GUARD_MS: '0' }).ocr.rateGuardMs).toBe(0);
+    expect(c.ocr.quotaKey).toBeUndefined();
+    expect(c.ocr.pricePer1000).toBeUndefined();
+    expect(c.notify).toEqual({ url: undefined, secret: undefined });
     expect(c.logLevel).toBe('info');
   });
 
@@ -26,6 +29,19 @@ describe('configuration', () => {
     [{ S3_FORCE_PATH_STYLE: 'maybe' }, 'S3_FORCE_PATH_STYLE must be true or false, got `maybe`'],
     [{ OCR_ENDPOINT: 'ftp://x' }, 'OCR_ENDPOINT: OCR endpoint must use http or https'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of'],
+    [{ OCR_PRICE_PER_1000: 'cheap' }, 'OCR_PRICE_PER_1000 must be a number >= 0, got `cheap`'],
+    [
+      { MACAO_OCR_NOTIFY_URL: 'ftp://hooks.example.com/x', MACAO_OCR_NOTIFY_SECRET: 's' },
+      'MACAO_OCR_NOTIFY_URL must start with http:// or https://',
+    ],
+    [
+      { MACAO_OCR_NOTIFY_URL: 'http://hooks.example.com/x', MACAO_OCR_NOTIFY_SECRET: 's' },
+      'MACAO_OCR_NOTIFY_URL is cleartext http:// to hooks.example.com',
+    ],
+    [
+      { MACAO_OCR_NOTIFY_URL: 'https://hooks.example.com/x' },
+      'MACAO_OCR_NOTIFY_URL is set but MACAO_OCR_NOTIFY_SECRET is not',
+    ],
   ])('rejects %o with a message naming the variable', (env, message) => {
     expect(() => parseConfig(env)).toThrow(ConfigError);
     expect(() => parseConfig(env)).toThrow(message);
@@ -42,8 +58,12 @@ describe('configuration', () => {
       TENCENTCLOUD_SECRET_ID: 'AKIDexample1234',
       TENCENTCLOUD_SECRET_KEY: 'verysecretkey',
       DATABASE_URL: 'postgres://app:hunter2@db:5432/ocr',
+      MACAO_OCR_NOTIFY_URL: 'https://hooks.example.com/ocr?token=tok3nvalue',
+      MACAO_OCR_NOTIFY_SECRET: 'notifysecretvalue',
     });
     const printed = JSON.stringify(maskedConfig(c));
+    expect(printed).not.toContain('tok3nvalue');
+    expect(printed).not.toContain('notifysecretvalue');
     expect(printed).not.toContain('verysecretkey');
     expect(printed).not.toContain('hunter2');
     expect(printed).not.toContain('AKIDexample1234');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedis } from '../src/queue.js';
-import { cardQueueKeys } from '../src/redisKeys.js';
+import { quotaKeys } from '../src/redisKeys.js';
 import { backoffDelayMs } from '../src/worker/backoff.js';
 import { ByteBudget } from '../src/worker/byteBudget.js';
 import { lockLeftMs } from '../src/worker/lockLeft.js';
@@ -55,7 +55,7 @@ describe('the shared rate limiter (real Redis)', () => {
   let a: Redis;
   let b: Redis;
   const queueName = `test-${randomBytes(4).toString('hex')}`;
-  const keys = cardQueueKeys({ toKey: (type) => `{macao-ocr}:${queueName}:${type}` });
+  const keys = quotaKeys('{macao-ocr}', `account-${queueName}`);
   const key = keys.rate;
   beforeAll(() => {
     a = createRedis(inject('redisUrl'));

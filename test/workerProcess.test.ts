@@ -142,4 +142,33 @@ describe('worker processes', () => {
       emu.child.kill('SIGTERM');
     }
   });
+
+  it('workers of two queues with one account share its quota: together never above OCR_QPS', async () => {
+    const emu = await spawnEmulator(CREDENTIAL, ['--qps', '10']);
+    const other = await startPipeline({ redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') });
+    try {
+      await other.upload('proc/', { count: 40, seed: 22, backRatio: 0.3 });
+      const [runA, runB] = await Promise.all([p.enqueue('proc/'), other.enqueue('proc/')]);
+      const total = runA.counts.enqueued + runB.counts.enqueued;
+      // One account (the same SecretId, the same OCR_QUOTA_KEY), two queues, two stores: each
+      // worker is told 10/s, and so is the account.
+      const env = { OCR_ENDPOINT: emu.url, OCR_RATE_GUARD_MS: '100', OCR_QUOTA_KEY: `shared-${p.queueName}` };
+      const a = spawn(['--qps', '10', '--concurrency', '8'], env);
+      const b = spawnWorker(other, ['--qps', '10', '--concurrency', '8'], env);
+      procs.push(b);
+      await Promise.all([p.drained(90_000), other.drained(90_000)]);
+      a.child.kill('SIGTERM');
+      b.child.kill('SIGTERM');
+      await Promise.all([a.exited, b.exited]);
+      const stats = await emu.stats();
+      expect(await outcomes(p.store, runA.runId!)).toEqual({ recognized: runA.counts.enqueued });
+      expect(await outcomes(other.store, runB.runId!)).toEqual({ recognized: runB.counts.enqueued });
+      expect(stats.calls).toBe(total);
+      expect(stats.peakPerSecond).toBeLessThanOrEqual(10);
+      expect(stats.byCode.RequestLimitExceeded ?? 0).toBe(0);
+    } finally {
+      emu.child.kill('SIGTERM');
+      await other.close();
+    }
+  });
 });

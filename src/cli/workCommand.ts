@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Config, loadDotEnv, parseConfig } from '../config.js';
+import { type Config, loadDotEnv, parseConfig, requireCredentials } from '../config.js';
 import { DEFAULTS } from '../defaults.js';
 import type { MetricsServer } from '../metrics/index.js';
 import type { CardWorkerOptions } from '../worker/startWorker.js';
@@ -44,6 +44,7 @@ export async function workerOptionsFrom(
   Pick<
     CardWorkerOptions,
     | 'qps'
+    | 'quotaKey'
     | 'rateGuardMs'
     | 'imageMode'
     | 'concurrency'
@@ -62,6 +63,7 @@ export async function workerOptionsFrom(
   const { createS3Client } = await import('../storage/s3.js');
   return {
     qps: o.qps ? numberOption('--qps', o.qps, 0.01) : config.ocr.qps,
+    quotaKey: config.ocr.quotaKey ?? requireCredentials(config).secretId,
     rateGuardMs: config.ocr.rateGuardMs,
     imageMode,
     concurrency: o.concurrency ? intOption('--concurrency', o.concurrency, 1, 1024) : undefined,

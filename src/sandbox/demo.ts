@@ -84,7 +84,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       services,
       client,
       sources: [`s3://${BUCKET}/scans/`],
-      worker: { qps, imageMode: 'url', quickMinMs: 200, quickMaxMs: 2000 },
+      worker: { qps, quotaKey: credential.secretId, imageMode: 'url', quickMinMs: 200, quickMaxMs: 2000 },
       logger: opts.logger,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../defaults.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { CallRecord, OcrClient } from '../ocr/client.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
-import { type CardQueueKeys, cardQueueKeys } from '../redisKeys.js';
+import { type CardQueueKeys, cardQueueKeys, quotaKeys } from '../redisKeys.js';
 import type { ResultsStore } from '../results/store.js';
 import { ATTEMPT_BACKOFF, type BackoffOptions, backoffDelayMs } from './backoff.js';
 import { ByteBudget } from './byteBudget.js';
@@ -32,8 +32,13 @@ export interface CardWorkerOptions {
   presignS3?: S3Client | undefined;
   store: ResultsStore;
   client: OcrClient;
-  /** `OCR_QPS`: the rate for all workers together, requests per second. */
+  /** `OCR_QPS`: the account's rate for all workers together, requests per second. */
   qps: number;
+  /**
+   * The account whose quota {@link qps} is (`OCR_QUOTA_KEY`, or the SecretId): every worker that
+   * names the same one, of any queue under the same prefix, shares one rate.
+   */
+  quotaKey: string;
   /** `OCR_RATE_GUARD_MS`: see {@link RateLimiterOptions.guardMs}; default 30. */
   rateGuardMs?: number;
   /** `OCR_IMAGE_MODE`. */
@@ -103,7 +108,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
   const queue = new Queue<CardJobData>(queueName, { connection: redis, prefix });
   const keys = cardQueueKeys(queue);
   const limiter = new RateLimiter(redis, {
-    keys,
+    keys: quotaKeys(prefix, opts.quotaKey),
     maxQps: opts.qps,
     ...(opts.rateGuardMs !== undefined ? { guardMs: opts.rateGuardMs } : {}),
   });

@@ -110,6 +110,7 @@ export async function startPipeline(opts: {
         store,
         client,
         qps: 50,
+        quotaKey: queueName,
         imageMode: 'url',
         quickMinMs: 50,
         quickMaxMs: 200,
@@ -167,6 +168,8 @@ export function serviceEnv(s: ServiceEndpoints): Record<string, string> {
   return {
     REDIS_URL: s.redisUrl,
     MACAO_OCR_QUEUE: s.queueName,
+    // Its own quota: test files run side by side with one made-up SecretId.
+    OCR_QUOTA_KEY: s.queueName,
     ...('databaseUrl' in s.store
       ? { DATABASE_URL: s.store.databaseUrl }
       : { MACAO_OCR_DATA_DIR: s.store.dataDir }),

@@ -89,6 +89,7 @@ const worker = await startCardWorker({
   store,
   client,
   qps: a.qps,
+  quotaKey: a.queueName,
   imageMode: a.imageMode,
   concurrency: a.concurrency,
   logger: log,

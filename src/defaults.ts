@@ -24,6 +24,13 @@ export const DEFAULTS = {
   /** A card job's lock: a crashed worker's cards run again after about this long. */
   lockMs: 30_000,
   redisUrl: 'redis://127.0.0.1:6379',
+  /**
+   * The jobs a run keeps in Redis at once (`--window`): this many minutes of work at `OCR_QPS`,
+   * and at least {@link DEFAULTS.windowMinimum}. Enough that a worker never waits for a refill
+   * (refilled every second), small enough that Redis holds megabytes whatever the backlog.
+   */
+  windowMinutes: 15,
+  windowMinimum: 1000,
   /** The card queue's name (`MACAO_OCR_QUEUE`). */
   queueName: 'cards',
   /** The embedded store's directory, relative to the working directory. */
@@ -41,3 +48,8 @@ export const DEFAULTS = {
   /** Pixels (width × height) a scan may have to be decoded (`MACAO_OCR_MAX_PIXELS`). */
   maxPixels: 50_000_000,
 } as const;
+
+/** The default window (`--window`) at `qps` requests per second: 15 minutes of work, at least 1,000 jobs. */
+export function defaultWindow(qps: number): number {
+  return Math.max(DEFAULTS.windowMinimum, Math.round(qps * DEFAULTS.windowMinutes * 60));
+}

@@ -1,6 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { CardVersion } from './results/cardVersion.js';
+import type { Priority } from './results/types.js';
 import { ATTEMPT_BACKOFF, CARD_BACKOFF_TYPE } from './worker/backoff.js';
 
 /**
@@ -51,11 +52,24 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 24 * 3600, count: 1000 },
 };
 
+/**
+ * BullMQ's priority of a run's jobs (1 is taken first, then FIFO within one priority). Every card
+ * job carries one: BullMQ takes a job without a priority before any prioritized job.
+ */
+export const JOB_PRIORITY: Readonly<Record<Priority, number>> = { high: 1, normal: 2, low: 3 };
+
+/** How a run's jobs are made: its priority (default normal), `--reprocess`, and job options. */
+export interface CardJobOptions {
+  priority?: Priority | undefined;
+  reprocess?: boolean | undefined;
+  jobOptions?: JobsOptions | undefined;
+}
+
 /** One card's job: its name, payload and options, its id the card's version id. */
 export function cardJob(
   runId: string,
   card: QueuedCard,
-  opts: { reprocess?: boolean | undefined; jobOptions?: JobsOptions | undefined } = {},
+  opts: CardJobOptions = {},
 ): { name: string; data: CardJobData; opts: JobsOptions } {
   const data: CardJobData = {
     runId,
@@ -69,7 +83,12 @@ export function cardJob(
   return {
     name: CARD_JOB_NAME,
     data,
-    opts: { ...DEFAULT_JOB_OPTIONS, ...opts.jobOptions, jobId: card.versionId },
+    opts: {
+      ...DEFAULT_JOB_OPTIONS,
+      ...opts.jobOptions,
+      priority: JOB_PRIORITY[opts.priority ?? 'normal'],
+      jobId: card.versionId,
+    },
   };
 }
 
@@ -78,12 +97,7 @@ export async function addCardJobs(
   queue: Queue<CardJobData>,
   runId: string,
   cards: readonly QueuedCard[],
-  opts: {
-    reprocess?: boolean | undefined;
-    jobOptions?: JobsOptions | undefined;
-    perCall?: number | undefined;
-    onAdded?: (n: number) => void;
-  } = {},
+  opts: CardJobOptions & { perCall?: number | undefined; onAdded?: (n: number) => void } = {},
 ): Promise<void> {
   const perCall = opts.perCall ?? CARD_JOBS_PER_CALL;
   for (let i = 0; i < cards.length; i += perCall) {

@@ -33,6 +33,8 @@ export function quotaKeys(prefix: string, account: string): QuotaKeys {
 export interface CardQueueKeys {
   /** Why every worker is paused: the fatal code and its hint (JSON), set with the queue's pause. */
   pausedReason: string;
+  /** Held by the worker that refills the runs' windows from the store (a token, expiring). */
+  refillLock: string;
   /** BullMQ's hash of one job: it exists while the job does (waiting, active, delayed, failed). */
   job(jobId: string): string;
   /** BullMQ's lock of one job: the token of the worker that holds it. */
@@ -42,6 +44,7 @@ export interface CardQueueKeys {
 export function cardQueueKeys(queue: KeyNamer): CardQueueKeys {
   return {
     pausedReason: queue.toKey('paused-reason'),
+    refillLock: queue.toKey('refill-lock'),
     job: (jobId) => queue.toKey(jobId),
     jobLock: (jobId) => queue.toKey(`${jobId}:lock`),
   };
@@ -49,5 +52,5 @@ export function cardQueueKeys(queue: KeyNamer): CardQueueKeys {
 
 /** The keys {@link cardQueueKeys} adds to BullMQ's, for clean-ups that must leave nothing behind. */
 export function ownKeys(keys: CardQueueKeys): string[] {
-  return [keys.pausedReason];
+  return [keys.pausedReason, keys.refillLock];
 }

@@ -114,10 +114,14 @@ export async function runPipeline(opts: RunPipelineOptions): Promise<RunPipeline
         break;
       }
     }
+    if (!paused && !interrupted) {
+      await services.store.setRunState(runId, 'done');
+      // The run's notice goes before this process ends, not with some other worker's next round.
+      await worker.keeper.tick();
+    }
   } finally {
     await worker.close(interrupted ? 10_000 : DEFAULTS.graceMs);
   }
-  if (!paused && !interrupted) await services.store.setRunState(runId, 'done');
   return {
     runId,
     enqueue: enq.counts,

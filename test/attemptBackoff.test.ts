@@ -39,7 +39,9 @@ describe('backoff between attempts', () => {
         if (!job || (await job.getState()) !== 'delayed') continue;
         const seen = delays.get(id)!;
         if (seen.length < job.attemptsMade) seen[job.attemptsMade - 1] = job.delay;
-        if (!statusWhileDelayed) {
+        // A status process takes a while to start: on a busy machine the card it saw delayed may
+        // be back in the queue by the time status counts. Asked again until it sees one.
+        if (!statusWhileDelayed?.counts.delayed) {
           const r = await runCli(['status', run.runId!, '--json'], pipelineEnv(p));
           statusWhileDelayed = JSON.parse(r.out);
         }

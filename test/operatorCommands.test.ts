@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cardQueueKeys } from '../src/redisKeys.js';
+import { queuedCount, queuedJobs } from './support/cardQueue.js';
 import { runCli } from './support/cli.js';
 import { outcomes, type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
 
@@ -114,10 +115,10 @@ describe('operator commands: status, report, retry, resume', () => {
   it('retry puts the failed card back; a worker then recognizes it', async () => {
     const r = await cli(p, ['retry', runId, '--code', 'FailedOperation.OcrFailed']);
     expect(r.out).toContain('1 failed cards queued again');
-    expect(await p.queue.getWaitingCount()).toBe(1);
+    expect(await queuedCount(p.queue)).toBe(1);
     // The job carries the card's size as listed (the worker's byte budget reserves by it), and
     // the row keeps it.
-    const [job] = await p.queue.getWaiting();
+    const [job] = await queuedJobs(p.queue);
     const { rows } = await p.store.pool.query('SELECT size_bytes FROM cards WHERE version_id = $1', [
       job!.id,
     ]);

@@ -35,7 +35,8 @@ describe('producer: from a bucket to one job per card', () => {
     redis,
     ...extra,
   });
-  const jobs = async () => (await queue.getJobs(['waiting', 'delayed', 'active'])).map((j) => j.data);
+  const jobs = async () =>
+    (await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active'])).map((j) => j.data);
   const runsCount = async () =>
     (await store.pool.query('SELECT count(*)::int AS n FROM runs')).rows[0].n as number;
 
@@ -120,7 +121,7 @@ describe('producer: from a bucket to one job per card', () => {
 
   it('skips what the ledger says is done, and re-enqueues on --reprocess', async () => {
     const first = await enqueueRun(base({ sources: [`s3://${bucket}/batch/`] }));
-    const js = await queue.getJobs(['waiting']);
+    const js = await queue.getJobs(['waiting', 'prioritized']);
     const [rec, rej, fail] = js.map((j) => j.data);
     const cardOf = (d: CardJobData, outcome: 'recognized' | 'rejected' | 'failed') => {
       const v = {
@@ -168,13 +169,13 @@ describe('producer: from a bucket to one job per card', () => {
     const key = `etag-${randomBytes(3).toString('hex')}/x_front.jpg`;
     await put(key, Buffer.from('version one'));
     const one = await enqueueRun(base({ sources: [`s3://${bucket}/${key.split('/')[0]}/`] }));
-    const [job1] = await queue.getJobs(['waiting']);
+    const [job1] = await queue.getJobs(['waiting', 'prioritized']);
     await store.recordOutcome({ ...job1!.data, versionId: job1!.id!, outcome: 'recognized', attempts: 1 });
     await queue.obliterate({ force: true });
     await put(key, Buffer.from('version two'));
     const two = await enqueueRun(base({ sources: [`s3://${bucket}/${key.split('/')[0]}/`] }));
     expect([one.counts.enqueued, two.counts.enqueued]).toEqual([1, 1]);
-    const [job2] = await queue.getJobs(['waiting']);
+    const [job2] = await queue.getJobs(['waiting', 'prioritized']);
     expect(job2!.id).not.toBe(job1!.id);
     expect(job2!.data.frontEtag).not.toBe(job1!.data.frontEtag);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { queuedCount } from './support/cardQueue.js';
 import { CREDENTIAL, outcomes, type Pipeline, startPipeline } from './support/pipeline.js';
 import { spawnEmulator, spawnWorker, until, type WorkerProcess } from './support/processes.js';
 
@@ -61,7 +62,7 @@ describe('worker processes', () => {
     expect(byOutcome.recognized).toBe(inFlight);
     expect(byOutcome.failed).toBeUndefined();
     expect(byOutcome.pending).toBe(cards - inFlight);
-    expect(await p.queue.getWaitingCount()).toBe(cards - inFlight);
+    expect(await queuedCount(p.queue)).toBe(cards - inFlight);
     expect(p.emulator.stats().calls).toBe(inFlight);
   });
 
@@ -78,10 +79,17 @@ describe('worker processes', () => {
       // It did not wait for the answers: none has come yet.
       expect(await emu.stats()).toMatchObject({ received: 4, calls: 0 });
       expect(w.output()).toContain('grace period over: cancelling the cards still in flight');
-      const counts = await p.queue.getJobCounts('waiting', 'delayed', 'active', 'failed', 'completed');
+      const counts = await p.queue.getJobCounts(
+        'waiting',
+        'prioritized',
+        'delayed',
+        'active',
+        'failed',
+        'completed',
+      );
       expect(counts).toMatchObject({ active: 0, failed: 0, completed: 0 });
-      expect(counts.waiting! + counts.delayed!).toBe(cards);
-      const jobs = await p.queue.getJobs(['waiting', 'delayed']);
+      expect(counts.waiting! + counts.prioritized! + counts.delayed!).toBe(cards);
+      const jobs = await p.queue.getJobs(['waiting', 'prioritized', 'delayed']);
       expect(jobs.filter((j) => j.attemptsMade > 0)).toEqual([]);
       expect(await outcomes(p.store, run.runId!)).toEqual({ pending: cards });
     } finally {

@@ -22,7 +22,7 @@ describe('the Lua scripts', () => {
   );
 
   it('are all there', () => {
-    expect(names.sort()).toEqual(['decrease', 'depart', 'lockLeft', 'redepart', 'reserve']);
+    expect(names.sort()).toEqual(['decrease', 'depart', 'lockLeft', 'redepart', 'release', 'reserve']);
   });
 
   it.each(names)('%s.lua documents its KEYS, ARGV and reply; EVAL gets the code without them', (name) => {

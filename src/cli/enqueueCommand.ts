@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { type Config, checkNotifyUrl, loadDotEnv, parseConfig } from '../config.js';
+import { defaultWindow } from '../defaults.js';
 import type { EnqueueCounts, EnqueueOptions } from '../producer/enqueueRun.js';
 import { parseTimeOption } from '../producer/filter.js';
 import { parseS3Uri } from '../storage/s3Uri.js';
 import { auditCommand, withServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
-import { collect } from './options.js';
+import { collect, intOption, priorityOption } from './options.js';
 import { UsageError } from './usageError.js';
 
 export interface EnqueueFlags {
@@ -15,6 +17,9 @@ export interface EnqueueFlags {
   dryRun?: boolean;
   pairPattern?: string;
   skipBadLines?: boolean;
+  priority?: string;
+  window?: string;
+  notify?: string;
 }
 
 /** The enqueue flags shared by `enqueue` and `run`. */
@@ -34,13 +39,32 @@ export function addEnqueueFlags(cmd: Command): Command {
       '--pair-pattern <REGEX>',
       'front/back pairing: must start with ^(?<stem>...) and capture (?<side>front|back)',
     )
-    .option('--skip-bad-lines', 'enqueue the good lines of a manifest that has bad ones');
+    .option('--skip-bad-lines', 'enqueue the good lines of a manifest that has bad ones')
+    .option(
+      '--priority <high|normal|low>',
+      "the run's claim on the account's quota: workers send a higher run's cards first (nightly high, backlog low)",
+      'normal',
+    )
+    .option(
+      '--window <N>',
+      'jobs of the run Redis holds at once; the rest wait in the results store (default: 15 minutes at OCR_QPS, at least 1000)',
+    )
+    .option('--notify <URL>', 'POST a signed notice there when the run ends (default MACAO_OCR_NOTIFY_URL)');
 }
 
 export function enqueueOptionsFrom(
   sources: string[],
   o: EnqueueFlags,
+  config: Config,
 ): Omit<EnqueueOptions, 's3' | 'store' | 'queue' | 'redis'> {
+  const priority = priorityOption(o.priority ?? 'normal');
+  const window = o.window === undefined ? defaultWindow(config.ocr.qps) : intOption('--window', o.window, 1);
+  const notifyUrl = o.notify ?? config.notify.url;
+  if (o.notify !== undefined) checkNotifyUrl(o.notify, '--notify', config.allowInsecure);
+  if (notifyUrl !== undefined && !config.notify.secret)
+    throw new UsageError(
+      '--notify needs MACAO_OCR_NOTIFY_SECRET: notices are signed with it (X-Macao-OCR-Signature); set a long random secret shared with the receiver',
+    );
   if (o.reprocess !== undefined && !['failed', 'rejected', 'all'].includes(o.reprocess)) {
     throw new UsageError(`--reprocess must be failed, rejected or all, got \`${o.reprocess}\``);
   }
@@ -70,6 +94,9 @@ export function enqueueOptionsFrom(
     dryRun: o.dryRun ?? false,
     pairPattern: o.pairPattern,
     skipBadLines: o.skipBadLines ?? false,
+    priority,
+    window,
+    notifyUrl,
   };
 }
 
@@ -89,7 +116,9 @@ export function registerEnqueueCommand(program: Command): void {
       .argument('[SOURCE...]', 's3://bucket/prefix, one or more', collect, [] as string[])
       .option('--dry-run', 'show what would be enqueued; write nothing'),
   ).action(async (sources: string[], o: EnqueueFlags) => {
-    const opts = enqueueOptionsFrom(sources, o);
+    loadDotEnv();
+    const config = parseConfig();
+    const opts = enqueueOptionsFrom(sources, o, config);
     keepHeapSmall();
     const { enqueueRun } = await import('../producer/enqueueRun.js');
     await withServices(async (s) => {
@@ -113,6 +142,17 @@ export function registerEnqueueCommand(program: Command): void {
       }
       for (const b of r.badLines) console.error(`manifest line ${b.line} skipped: ${b.problem}`);
       console.log(`${r.runId ? `run ${r.runId}` : 'dry run (nothing written)'}: ${formatCounts(r.counts)}`);
+      if (opts.dryRun) {
+        const { estimateRun, formatEstimate } = await import('../estimate.js');
+        const priority = opts.priority ?? 'normal';
+        const e = await estimateRun(s.store, {
+          cards: r.counts.enqueued,
+          priority,
+          qps: config.ocr.qps,
+          pricePer1000: config.ocr.pricePer1000,
+        });
+        console.log(formatEstimate(e, priority));
+      }
     });
   });
 }

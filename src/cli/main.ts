@@ -11,7 +11,9 @@ import { registerEraseCommand, registerPurgeCommand } from './personalDataComman
 import { registerReportCommand } from './reportCommand.js';
 import { registerRetryCommands } from './retryCommand.js';
 import { registerRunCommand } from './runCommand.js';
+import { registerRunsCommand } from './runsCommand.js';
 import { registerSamplesCommand } from './samplesCommand.js';
+import { registerScheduleCommand } from './scheduleCommand.js';
 import { registerStatusCommand } from './statusCommand.js';
 import { UsageError } from './usageError.js';
 import { registerWorkCommand } from './workCommand.js';
@@ -39,6 +41,8 @@ export function buildProgram(): Command {
   registerWorkCommand(program);
   registerRunCommand(program);
   registerStatusCommand(program);
+  registerRunsCommand(program);
+  registerScheduleCommand(program);
   registerReportCommand(program);
   registerRetryCommands(program);
   registerDashboardCommand(program);

@@ -1,4 +1,12 @@
+import { PRIORITIES, type Priority } from '../results/types.js';
 import { UsageError } from './usageError.js';
+
+/** Parses `--priority`: high, normal or low. */
+export function priorityOption(raw: string): Priority {
+  if (!(PRIORITIES as readonly string[]).includes(raw))
+    throw new UsageError(`--priority must be ${PRIORITIES.join(', ')}, got \`${raw}\``);
+  return raw as Priority;
+}
 
 /** Parses an integer option; the message names the option and the value. */
 export function intOption(name: string, raw: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { auditCommand, resolveRun, withQueueServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
+import { priorityOption } from './options.js';
 
 export function registerRetryCommands(program: Command): void {
   program
@@ -8,12 +9,14 @@ export function registerRetryCommands(program: Command): void {
     .description('put a run’s failed cards back in the queue (workers pick them up)')
     .argument('[RUN]', 'run id (default: the newest run)')
     .option('--code <CODE>', 'only cards whose last error code is CODE')
-    .action(async (run: string | undefined, o: { code?: string }) => {
+    .option('--priority <high|normal|low>', "the run's priority from now on (default: the one it has)")
+    .action(async (run: string | undefined, o: { code?: string; priority?: string }) => {
+      const priority = o.priority === undefined ? undefined : priorityOption(o.priority);
       keepHeapSmall();
       const { retryFailed } = await import('../producer/retryFailed.js');
       await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
-        const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code });
+        const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code, priority });
         await auditCommand(s.store, 'retry', { queued: n });
         console.log(
           n === 0

@@ -9,18 +9,12 @@ import { addWorkFlags, type WorkFlags, workerOptionsFrom } from './workCommand.j
 
 /** `MACAO_OCR_RETAIN_DAYS`: after a run, the personal data of cards finished longer ago goes. */
 async function applyRetention(services: Services, days: number): Promise<void> {
-  const { purgeCards } = await import('../personalData/purge.js');
-  const counts = await purgeCards({ store: services.store, s3: services.s3, olderThanDays: days });
+  const { applyRetention: purgeOld } = await import('../personalData/purge.js');
+  const counts = await purgeOld(services, days);
   console.log(
     `\nretention (MACAO_OCR_RETAIN_DAYS=${days}): purged ${counts.cards} cards finished more than ${days} days ago, ${counts.portraits} portraits` +
       (counts.kept ? `; ${counts.kept} kept: the object store refused to delete one of their objects` : ''),
   );
-  if (counts.cards > 0 || counts.kept > 0)
-    await services.store.audit({
-      command: 'purge',
-      args: [`--older-than`, `${days}d`, '(MACAO_OCR_RETAIN_DAYS)'],
-      counts: { ...counts },
-    });
 }
 
 export function registerRunCommand(program: Command): void {
@@ -36,7 +30,7 @@ export function registerRunCommand(program: Command): void {
   ).action(async (sources: string[], o: EnqueueFlags & WorkFlags) => {
     loadDotEnv();
     const config = parseConfig();
-    const enqueueOpts = enqueueOptionsFrom(sources, o);
+    const enqueueOpts = enqueueOptionsFrom(sources, o, config);
     const worker = await workerOptionsFrom(config, o);
     const [{ createLogger }, { runPipeline }, { openOcrClient, openServices }, { formatRunReport }] =
       await Promise.all([

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Config, loadDotEnv, parseConfig, requireCredentials } from '../config.js';
+import { type Config, loadDotEnv, parseConfig, quotaAccount } from '../config.js';
 import { DEFAULTS } from '../defaults.js';
 import type { MetricsServer } from '../metrics/index.js';
 import type { CardWorkerOptions } from '../worker/startWorker.js';
@@ -45,6 +45,7 @@ export async function workerOptionsFrom(
     CardWorkerOptions,
     | 'qps'
     | 'quotaKey'
+    | 'notices'
     | 'rateGuardMs'
     | 'imageMode'
     | 'concurrency'
@@ -63,7 +64,9 @@ export async function workerOptionsFrom(
   const { createS3Client } = await import('../storage/s3.js');
   return {
     qps: o.qps ? numberOption('--qps', o.qps, 0.01) : config.ocr.qps,
-    quotaKey: config.ocr.quotaKey ?? requireCredentials(config).secretId,
+    // Without a SecretId the OCR client refuses to start, with the message that says what to set.
+    quotaKey: quotaAccount(config) ?? '',
+    notices: { secret: config.notify.secret },
     rateGuardMs: config.ocr.rateGuardMs,
     imageMode,
     concurrency: o.concurrency ? intOption('--concurrency', o.concurrency, 1, 1024) : undefined,
@@ -111,9 +114,17 @@ export function registerWorkCommand(program: Command): void {
     // have taken cards when startCardWorker returns) is a graceful stop, not the default kill.
     const stopped = onceStopSignal(log);
     const wopts = await workerOptionsFrom(config, o);
-    const [{ openOcrClient, openServices }, { startCardWorker }, metricsModule] = await Promise.all([
+    const [
+      { openOcrClient, openServices },
+      { startCardWorker },
+      { startScheduleWorker },
+      { createRedis },
+      metricsModule,
+    ] = await Promise.all([
       import('../services.js'),
       import('../worker/startWorker.js'),
+      import('../schedules.js'),
+      import('../queue.js'),
       metricsPort === undefined ? undefined : import('../metrics/index.js'),
     ]);
     const client = await openOcrClient(config);
@@ -145,6 +156,14 @@ export function registerWorkCommand(program: Command): void {
         ...(metrics ? { onCall: metrics.onCall, onOutcome: metrics.onOutcome } : {}),
       });
       metrics?.attach(worker);
+      // Every worker takes schedule ticks too: BullMQ makes one job per tick, one worker takes it.
+      const scheduleConnection = createRedis(config.redisUrl);
+      const schedules = await startScheduleWorker({
+        services,
+        connection: scheduleConnection,
+        log,
+        retainDays: config.retainDays,
+      });
       log.info(
         {
           qps: wopts.qps,
@@ -156,6 +175,8 @@ export function registerWorkCommand(program: Command): void {
         'worker started',
       );
       await stopped;
+      await schedules.close();
+      scheduleConnection.disconnect();
       await worker.close(graceMs);
       log.info('worker stopped');
     } finally {

@@ -138,3 +138,21 @@ export async function purgeCards(opts: PurgeOptions): Promise<PersonalDataCounts
   }
   return counts;
 }
+
+/**
+ * `MACAO_OCR_RETAIN_DAYS`: after a run (the `run` command, a scheduled tick), the personal data
+ * of cards finished more than `days` ago goes; audited when it did anything.
+ */
+export async function applyRetention(
+  services: { store: ResultsStore; s3: S3Client },
+  days: number,
+): Promise<PersonalDataCounts> {
+  const counts = await purgeCards({ store: services.store, s3: services.s3, olderThanDays: days });
+  if (counts.cards > 0 || counts.kept > 0)
+    await services.store.audit({
+      command: 'purge',
+      args: ['--older-than', `${days}d`, '(MACAO_OCR_RETAIN_DAYS)'],
+      counts: { ...counts },
+    });
+  return counts;
+}

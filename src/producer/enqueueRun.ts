@@ -1,11 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DEFAULTS, defaultWindow } from '../defaults.js';
 import { type Logger, silentLogger } from '../log.js';
 import { mapLimit } from '../mapLimit.js';
-import type { CARD_JOBS_PER_CALL, CardJobData, DEFAULT_JOB_OPTIONS } from '../queue.js';
+import type { CardJobData, DEFAULT_JOB_OPTIONS } from '../queue.js';
 import type { ResultsStore } from '../results/store.js';
-import type { SeenCard } from '../results/types.js';
+import type { Priority, SeenCard } from '../results/types.js';
 import { checkBucket, headObject, type ListedObject, listObjectPages } from '../storage/objects.js';
 import { StorageError } from '../storage/s3Errors.js';
 import { parseS3Uri, type S3Location } from '../storage/s3Uri.js';
@@ -33,12 +34,16 @@ export interface EnqueueOptions {
   pairPattern?: string | undefined;
   /** Keys per listing page; default 1,000. */
   pageSize?: number;
-  /** Jobs per `addBulk`; default {@link CARD_JOBS_PER_CALL}. */
-  chunkSize?: number;
   /** Job options over {@link DEFAULT_JOB_OPTIONS}. */
   jobOptions?: JobsOptions;
-  /** Use this run id (the `run` command creates its run first). */
+  /** Use this run id; a run that exists already is carried on (a scheduled tick run again). */
   runId?: string;
+  /** The run's claim on the shared quota; default `normal`. */
+  priority?: Priority;
+  /** Jobs of the run Redis holds at once ({@link defaultWindow}); the rest wait in the store. */
+  window?: number;
+  /** Where the run's end is announced (one signed POST); default nowhere. */
+  notifyUrl?: string | undefined;
   s3: S3Client;
   store: ResultsStore;
   queue: Queue<CardJobData>;
@@ -60,6 +65,7 @@ export interface EnqueueCounts {
   cards: number;
   /** Cards with a back image paired. */
   paired: number;
+  /** Cards the run will send: in the queue now, or waiting in the store for room in its window. */
   enqueued: number;
   skipped: Record<string, number>;
 }
@@ -88,8 +94,22 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
 
   const counts: EnqueueCounts = { found: 0, cards: 0, paired: 0, enqueued: 0, skipped: {} };
   if (badLines.length > 0) countSkip(counts, 'bad-manifest-line', badLines.length);
-  const ctx: EnqueueContext = { opts, counts, runId: await openRun(opts) };
-  const { runId } = ctx;
+  const runId = await openRun(opts);
+  const ctx: EnqueueContext = {
+    opts,
+    counts,
+    runId,
+    jobs:
+      runId === undefined
+        ? undefined
+        : {
+            id: runId,
+            priority: opts.priority ?? 'normal',
+            windowSize: opts.window ?? defaultWindow(DEFAULTS.qps),
+            reprocess: opts.reprocess !== undefined,
+            jobOptions: opts.jobOptions,
+          },
+  };
   try {
     for (const loc of locations) await enqueueListing(ctx, pattern, loc);
     if (entries.length > 0) await enqueueManifestEntries(ctx, pattern, entries);
@@ -129,14 +149,15 @@ async function loadManifest(
 async function openRun(opts: EnqueueOptions): Promise<string | undefined> {
   if (opts.dryRun) return undefined;
   return (
-    opts.runId ??
-    (
-      await opts.store.createRun({
-        sources: [...(opts.sources ?? []), ...(opts.manifest ? [`manifest:${opts.manifest}`] : [])],
-        options: runOptions(opts),
-      })
-    ).id
-  );
+    await opts.store.createRun({
+      ...(opts.runId ? { id: opts.runId } : {}),
+      sources: [...(opts.sources ?? []), ...(opts.manifest ? [`manifest:${opts.manifest}`] : [])],
+      options: runOptions(opts),
+      priority: opts.priority ?? 'normal',
+      windowSize: opts.window ?? defaultWindow(DEFAULTS.qps),
+      notifyUrl: opts.notifyUrl,
+    })
+  ).id;
 }
 
 /** Enqueues one `s3://bucket/prefix` source, page by page, pairing across page boundaries. */
@@ -199,5 +220,6 @@ function runOptions(opts: EnqueueOptions): Record<string, unknown> {
     reprocess: opts.reprocess ?? null,
     pairPattern: opts.pairPattern ?? null,
     skipBadLines: opts.skipBadLines ?? false,
+    ...(opts.jobOptions ? { jobOptions: opts.jobOptions } : {}),
   };
 }

@@ -1,6 +1,9 @@
 import type { Queue } from 'bullmq';
-import { addCardJobs, type CardJobData } from '../queue.js';
+import { mapLimit } from '../mapLimit.js';
+import type { CardJobData } from '../queue.js';
 import type { ResultsStore } from '../results/store.js';
+import type { Priority } from '../results/types.js';
+import { fillWindow, runJobsOf } from './window.js';
 
 /**
  * `macao-ocr retry`: puts a run's `failed` cards back in the queue (optionally only those whose
@@ -12,12 +15,22 @@ export async function retryFailed(opts: {
   queue: Queue<CardJobData>;
   runId: string;
   code?: string | undefined;
+  /** The run's new priority; default the one it has. */
+  priority?: Priority | undefined;
 }): Promise<number> {
+  const run = await opts.store.getRun(opts.runId);
+  if (!run) throw new Error(`no run ${opts.runId}`);
   const cards = await opts.store.failedCards(opts.runId, opts.code);
   if (cards.length === 0) return 0;
+  if (opts.priority) await opts.store.setRunPriority(run.id, opts.priority);
   await opts.store.recordSeen(opts.runId, cards);
-  for (const c of cards) await opts.queue.remove(c.versionId).catch(() => 0);
-  await addCardJobs(opts.queue, opts.runId, cards);
+  await mapLimit(cards, 16, async (c) => {
+    await opts.queue.remove(c.versionId).catch(() => 0);
+  });
   await opts.store.setRunState(opts.runId, 'running');
+  // The cards beyond the run's window wait in the store for the run keeper.
+  await fillWindow(opts.store, opts.queue, runJobsOf({ ...run, priority: opts.priority ?? run.priority }), {
+    candidates: cards,
+  });
   return cards.length;
 }

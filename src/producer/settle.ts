@@ -1,4 +1,3 @@
-import { addCardJobs } from '../queue.js';
 import { cardQueueKeys } from '../redisKeys.js';
 import { versionId } from '../results/cardVersion.js';
 import type { Outcome, SeenCard } from '../results/types.js';
@@ -6,6 +5,7 @@ import type { ListedObject } from '../storage/objects.js';
 import type { EnqueueCounts, EnqueueOptions } from './enqueueRun.js';
 import { classifyObject } from './filter.js';
 import type { Paired, Pairer } from './pairing.js';
+import { fillWindow, type RunJobs } from './window.js';
 
 /** What one enqueue carries from page to page: its options, its running counts and its run. */
 export interface EnqueueContext {
@@ -13,6 +13,8 @@ export interface EnqueueContext {
   counts: EnqueueCounts;
   /** Undefined in a dry run: nothing is written. */
   runId: string | undefined;
+  /** How the run's jobs are made; undefined in a dry run. */
+  jobs: RunJobs | undefined;
 }
 
 /** Cards decided against the ledger and the queue at once: one query and one pipeline each. */
@@ -63,26 +65,21 @@ export async function settle(ctx: EnqueueContext, items: Paired[], fileSkips: Se
 }
 
 async function settleBatch(ctx: EnqueueContext, items: Paired[], fileSkips: SeenCard[]): Promise<void> {
-  const { opts, counts, runId } = ctx;
+  const { opts, counts, runId, jobs } = ctx;
   const rows: SeenCard[] = [...fileSkips];
   const cards = collectCards(counts, items, rows);
   const toQueue = await cardsToQueue(ctx, cards);
-  if (opts.dryRun || !runId) {
+  if (opts.dryRun || !runId || !jobs) {
     for (const c of toQueue) opts.onWouldEnqueue?.(c);
     counts.enqueued += toQueue.length;
     return;
   }
   // Rows first, jobs second: a job must never finish before its pending row is written, or
-  // the pending mark would land on top of the outcome.
+  // the pending mark would land on top of the outcome. The cards beyond the run's window wait
+  // in the store (window.ts).
   await opts.store.recordSeen(runId, [...rows, ...toQueue]);
-  await addCardJobs(opts.queue, runId, toQueue, {
-    reprocess: opts.reprocess !== undefined,
-    jobOptions: opts.jobOptions,
-    perCall: opts.chunkSize,
-    onAdded: (n) => {
-      counts.enqueued += n;
-    },
-  });
+  counts.enqueued += toQueue.length;
+  await fillWindow(opts.store, opts.queue, jobs, { candidates: toQueue });
 }
 
 /** The card versions among `items`, counted; the pairer's skips are counted and added to `rows`. */

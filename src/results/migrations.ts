@@ -158,4 +158,34 @@ CREATE VIEW cards_public AS
   FROM cards;
 `,
   },
+  {
+    version: 5,
+    name: 'priorities, windows and notices of runs',
+    sql: `
+-- A run's priority orders its cards against other runs' on the shared quota; window_size bounds
+-- how many of its jobs Redis holds at once (the rest wait as pending rows, queued_at NULL).
+ALTER TABLE runs
+  ADD COLUMN priority text NOT NULL DEFAULT 'normal' CHECK (priority IN ('high', 'normal', 'low')),
+  ADD COLUMN window_size integer CHECK (window_size >= 1),
+  -- Where the run's end is announced, and how the delivery went (delivered once per run).
+  ADD COLUMN notify_url text,
+  ADD COLUMN notify_attempts integer NOT NULL DEFAULT 0,
+  ADD COLUMN notify_due_at timestamptz,
+  ADD COLUMN notified_at timestamptz,
+  ADD COLUMN notify_error text;
+-- When the card's job was put in the queue; NULL while it waits in the store. Set only after the
+-- job was added, so a crash in between leaves a row that is queued again (a job id that exists
+-- adds nothing; a card the ledger settled costs no call).
+ALTER TABLE cards ADD COLUMN queued_at timestamptz;
+UPDATE cards SET queued_at = updated_at WHERE pending;
+CREATE INDEX cards_waiting ON cards (run_id, version_id) WHERE pending AND queued_at IS NULL;
+CREATE INDEX cards_in_queue ON cards (run_id) WHERE pending AND queued_at IS NOT NULL;
+CREATE OR REPLACE VIEW cards_public AS
+  SELECT version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes, last_modified,
+         run_id, outcome, reason, pending, warnings, checks, error_code, error_message, attempts,
+         api_calls, latency_ms, request_id, created_at, updated_at, finished_at, purged_at, purge_reason,
+         queued_at
+  FROM cards;
+`,
+  },
 ];

@@ -38,6 +38,7 @@ export const PUBLIC_CARD_COLUMNS = [
   'finished_at',
   'purged_at',
   'purge_reason',
+  'queued_at',
 ] as const;
 
 /**

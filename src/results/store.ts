@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { type AuditEntry, recordAudit } from './audit.js';
 import { type Database, type DatabaseOptions, openDatabase } from './database.js';
-import type { ApiCallRow, CardResult, Outcome, RunRow, RunSummary, SeenCard } from './types.js';
+import type { ApiCallRow, CardResult, Outcome, Priority, RunRow, RunSummary, SeenCard } from './types.js';
 import { insertApiCallsSql, upsertOutcomesSql, upsertSeenSql } from './writes.js';
 
 /** Rows per multi-row statement: well under PostgreSQL's 65,535 bind parameters (9 per seen card). */
@@ -16,7 +16,7 @@ export function newRunId(now = new Date()): string {
   return `r${t}-${randomBytes(2).toString('hex')}`;
 }
 
-interface RunDbRow {
+export interface RunDbRow {
   id: string;
   sources: string[];
   options: Record<string, unknown>;
@@ -29,9 +29,13 @@ interface RunDbRow {
   started_at: Date;
   finished_at: Date | null;
   account_conditions: number[];
+  priority: Priority;
+  window_size: number | null;
+  notify_url: string | null;
+  notified_at: Date | null;
 }
 
-function toRun(r: RunDbRow): RunRow {
+export function toRun(r: RunDbRow): RunRow {
   return {
     id: r.id,
     sources: r.sources,
@@ -45,6 +49,35 @@ function toRun(r: RunDbRow): RunRow {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     accountConditions: r.account_conditions ?? [],
+    priority: r.priority,
+    windowSize: r.window_size,
+    notifyUrl: r.notify_url,
+    notifiedAt: r.notified_at,
+  };
+}
+
+/** The columns that name a card version and its size, as {@link toSeenCard} reads them. */
+export const CARD_IDENTITY = 'version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes';
+
+export interface CardIdentityRow {
+  version_id: string;
+  bucket: string;
+  front_key: string;
+  front_etag: string;
+  back_key: string | null;
+  back_etag: string | null;
+  size_bytes: string | number | null;
+}
+
+export function toSeenCard(r: CardIdentityRow): SeenCard {
+  return {
+    versionId: r.version_id,
+    bucket: r.bucket,
+    frontKey: r.front_key,
+    frontEtag: r.front_etag,
+    backKey: r.back_key,
+    backEtag: r.back_etag,
+    sizeBytes: r.size_bytes === null ? undefined : Number(r.size_bytes),
   };
 }
 
@@ -73,16 +106,34 @@ export class ResultsStore {
 
   // --- runs ---
 
+  /**
+   * Records a new run. With an `id` that exists already (a scheduled tick run again after a
+   * crash), that run is returned as it is.
+   */
   async createRun(run: {
     id?: string;
     sources: string[];
     options?: Record<string, unknown>;
+    priority?: Priority;
+    windowSize?: number;
+    notifyUrl?: string | undefined;
   }): Promise<RunRow> {
-    const { rows } = await this.pool.query<RunDbRow>(
-      'INSERT INTO runs (id, sources, options) VALUES ($1, $2, $3::jsonb) RETURNING *',
-      [run.id ?? newRunId(), run.sources, JSON.stringify(run.options ?? {})],
+    const id = run.id ?? newRunId();
+    await this.pool.query(
+      `INSERT INTO runs (id, sources, options, priority, window_size, notify_url)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+      [
+        id,
+        run.sources,
+        JSON.stringify(run.options ?? {}),
+        run.priority ?? 'normal',
+        run.windowSize ?? null,
+        run.notifyUrl ?? null,
+      ],
     );
-    return toRun(rows[0]!);
+    const created = await this.getRun(id);
+    if (!created) throw new Error(`run ${id} was not recorded`);
+    return created;
   }
 
   async getRun(id: string): Promise<RunRow | undefined> {
@@ -115,6 +166,10 @@ export class ResultsStore {
        WHERE id = $1`,
       [id, state, pausedReason],
     );
+  }
+
+  async setRunPriority(id: string, priority: Priority): Promise<void> {
+    await this.pool.query('UPDATE runs SET priority = $2 WHERE id = $1', [id, priority]);
   }
 
   /**
@@ -306,28 +361,12 @@ export class ResultsStore {
 
   /** The failed cards of a run (for `retry`), optionally only those with one error code. */
   async failedCards(runId: string, code?: string): Promise<SeenCard[]> {
-    const { rows } = await this.pool.query<{
-      version_id: string;
-      bucket: string;
-      front_key: string;
-      front_etag: string;
-      back_key: string | null;
-      back_etag: string | null;
-      size_bytes: string | number | null;
-    }>(
-      `SELECT version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes FROM cards
+    const { rows } = await this.pool.query<CardIdentityRow>(
+      `SELECT ${CARD_IDENTITY} FROM cards
        WHERE run_id = $1 AND outcome = 'failed' AND NOT pending AND ($2::text IS NULL OR error_code = $2)
        ORDER BY version_id`,
       [runId, code ?? null],
     );
-    return rows.map((r) => ({
-      versionId: r.version_id,
-      bucket: r.bucket,
-      frontKey: r.front_key,
-      frontEtag: r.front_etag,
-      backKey: r.back_key,
-      backEtag: r.back_etag,
-      sizeBytes: r.size_bytes === null ? undefined : Number(r.size_bytes),
-    }));
+    return rows.map(toSeenCard);
   }
 }

@@ -54,6 +54,10 @@ export interface ApiCallRow {
   calledAt: Date;
 }
 
+/** A run's claim on the shared quota: a higher run's cards are sent before a lower one's. */
+export type Priority = 'high' | 'normal' | 'low';
+export const PRIORITIES: readonly Priority[] = ['high', 'normal', 'low'];
+
 export interface RunRow {
   id: string;
   sources: string[];
@@ -68,6 +72,13 @@ export interface RunRow {
   finishedAt: Date | null;
   /** What the API said of the account during the run (`WarnCardInfos` codes such as -9109), each once. */
   accountConditions: number[];
+  priority: Priority;
+  /** How many of the run's jobs Redis holds at once; null: all (a run recorded before windows). */
+  windowSize: number | null;
+  /** Where the run's end is announced; null: nowhere. */
+  notifyUrl: string | null;
+  /** When the notice was delivered. */
+  notifiedAt: Date | null;
 }
 
 /** A run at a glance: what the producer did, where each card stands, what it cost. */

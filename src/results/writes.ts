@@ -48,6 +48,7 @@ ON CONFLICT (version_id) DO UPDATE SET
   pending = EXCLUDED.reason IS NULL,
   outcome = CASE WHEN EXCLUDED.reason IS NULL THEN cards.outcome ELSE 'skipped' END,
   reason = EXCLUDED.reason,
+  queued_at = NULL,
   updated_at = now()
 WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.reason IS NULL`,
     values,

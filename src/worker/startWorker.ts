@@ -3,6 +3,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
 import { type Logger, silentLogger } from '../log.js';
+import type { NoticeOptions } from '../notice.js';
 import type { CallRecord, OcrClient } from '../ocr/client.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
 import { type CardQueueKeys, cardQueueKeys, quotaKeys } from '../redisKeys.js';
@@ -16,6 +17,7 @@ import { lockLeftMs } from './lockLeft.js';
 import { openPortraits, type PortraitsPlace } from './portrait.js';
 import { processCard } from './processCard.js';
 import { RateLimiter, type RateLimiterOptions } from './rateLimiter.js';
+import { type RunKeeper, startRunKeeper } from './runKeeper.js';
 import { closeWorker } from './shutdown.js';
 import { recordStalledCards } from './stalledJobs.js';
 import { logWorkerEvents } from './workerEvents.js';
@@ -76,6 +78,10 @@ export interface CardWorkerOptions {
   quickMaxMs?: number;
   /** The backoff between BullMQ attempts; default {@link ATTEMPT_BACKOFF} (10 s doubling to 10 min, half of it random). */
   attemptBackoff?: BackoffOptions;
+  /** The run-finished notices this worker sends (its secret, retries); default none signed, none sent. */
+  notices?: NoticeOptions;
+  /** How often the run keeper looks at the runs (done, windows, notices), ms; default 1,000. */
+  keeperEveryMs?: number;
   logger?: Logger;
   onCall?: (record: CallRecord) => void;
   onOutcome?: CardContext['onOutcome'];
@@ -86,6 +92,8 @@ export interface CardWorker {
   worker: Worker<CardJobData, CardJobResult>;
   queue: Queue<CardJobData>;
   limiter: RateLimiter;
+  /** Marks drained runs done, refills windows, sends notices (runKeeper.ts). */
+  keeper: RunKeeper;
   /** Jobs being processed by this process. */
   readonly inFlight: number;
   /** The concurrency in force. */
@@ -149,6 +157,14 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
   recordStalledCards(worker, opts.store, log, opts.onOutcome);
   await worker.waitUntilReady();
   tuner.start(worker);
+  const keeper = startRunKeeper({
+    store: opts.store,
+    queue,
+    redis,
+    log,
+    notices: opts.notices ?? { secret: undefined },
+    ...(opts.keeperEveryMs !== undefined ? { everyMs: opts.keeperEveryMs } : {}),
+  });
 
   let closing: Promise<void> | undefined;
   const parts = { worker, queue, connections: [redis, workerRedis], log, inFlight: () => active };
@@ -156,6 +172,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     worker,
     queue,
     limiter,
+    keeper,
     get inFlight() {
       return active;
     },
@@ -163,9 +180,10 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
       return worker.concurrency;
     },
     close(graceMs = DEFAULTS.graceMs) {
-      closing ??= (() => {
+      closing ??= (async () => {
         tuner.stop();
-        return closeWorker(parts, graceMs);
+        await keeper.stop();
+        await closeWorker(parts, graceMs);
       })();
       return closing;
     },

@@ -12,3 +12,16 @@ export async function dropCardQueue(queue: Queue, redis: Redis): Promise<void> {
   await redis.del(...ownKeys(cardQueueKeys(queue)));
   await queue.close();
 }
+
+/**
+ * Jobs waiting their turn: BullMQ's `waiting` and `prioritized` states together (card jobs carry
+ * their run's priority, so they wait as `prioritized`).
+ */
+export function queuedCount(queue: Queue): Promise<number> {
+  return queue.getJobCountByTypes('waiting', 'prioritized');
+}
+
+/** The jobs {@link queuedCount} counts. */
+export function queuedJobs<Q extends Queue>(queue: Q): ReturnType<Q['getJobs']> {
+  return queue.getJobs(['waiting', 'prioritized']) as ReturnType<Q['getJobs']>;
+}

@@ -125,6 +125,11 @@ export async function startPipeline(opts: {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        // Cards beyond a run's window wait in the store until a worker refills the queue.
+        const { rows } = await store.pool.query(
+          'SELECT count(*)::int AS n FROM cards WHERE pending AND queued_at IS NULL',
+        );
+        c.inStore = rows[0].n;
         if (Object.values(c).every((n) => n === 0)) return;
         if (Date.now() > deadline)
           throw new Error(`queue not drained after ${timeoutMs} ms: ${JSON.stringify(c)}`);

@@ -214,3 +214,33 @@ describe('enqueue --dry-run estimates', () => {
     expect((await p.store.pool.query('SELECT count(*)::int AS n FROM runs')).rows[0].n).toBe(1);
   });
 });
+
+describe('erasure and the window', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({ redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') });
+    await p.upload('w/', { count: 4, seed: 45, backRatio: 0 });
+  });
+  afterAll(async () => p?.close());
+
+  it('a card erased while it waits in the store is never sent, and its run still ends done', async () => {
+    const run = await p.enqueue('w/', { window: 1 });
+    const { rows } = await p.store.pool.query<{ version_id: string }>(
+      'SELECT version_id FROM cards WHERE run_id = $1 AND pending AND queued_at IS NULL ORDER BY version_id LIMIT 1',
+      [run.runId],
+    );
+    const erased = rows[0]!.version_id;
+    const r = await cli(p, ['erase', '--version', erased]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('1 card versions found; erased 1,');
+    const w = await p.startWorker({ keeperEveryMs: 100 });
+    await until(async () => (await p.store.getRun(run.runId!))?.state === 'done', 30_000, 'the run done');
+    await w.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 3, skipped: 1 });
+    expect(p.emulator.stats().calls).toBe(3);
+    const row = await p.store.pool.query('SELECT outcome, reason, pending FROM cards WHERE version_id = $1', [
+      erased,
+    ]);
+    expect(row.rows[0]).toEqual({ outcome: 'skipped', reason: 'erased', pending: false });
+  });
+});

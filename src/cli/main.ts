@@ -35,6 +35,9 @@ export function buildProgram(): Command {
   const program = new Command('macao-ocr')
     .description('Read Macao resident identity cards in bulk from object storage with Tencent Cloud OCR')
     .version(packageVersion())
+    // The program's own options (--version) only before a command: `erase --version VID` is the
+    // command's option, not a request for the program's version.
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerEnqueueCommand(program);

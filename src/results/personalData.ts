@@ -107,7 +107,7 @@ export async function cardsOf(pool: pg.Pool, target: ErasureTarget): Promise<Car
 
 /**
  * Turns cards into tombstones: every personal column emptied, check messages dropped (their codes
- * kept), `purged_at` set. Identity, outcome, error and warning codes and the call ledger stay, so
+ * kept), `purged_at` set; an erased card still pending is `skipped` with the reason `erased`. Identity, outcome, error and warning codes and the call ledger stay, so
  * the scan is not paid for again and reports still count the card. Returns the rows changed.
  */
 export async function tombstone(
@@ -123,6 +123,11 @@ export async function tombstone(
                  FROM jsonb_array_elements(checks) AS c),
        purged_at = coalesce(purged_at, now()),
        purge_reason = CASE WHEN $2 = 'erasure' THEN 'erasure' ELSE coalesce(purge_reason, $2) END,
+       -- An erased card that was still to be sent is not sent: skipped, no longer pending, so no
+       -- refill of its run's window queues it and its run can end.
+       outcome = CASE WHEN $2 = 'erasure' AND pending THEN 'skipped' ELSE outcome END,
+       reason = CASE WHEN $2 = 'erasure' AND pending THEN 'erased' ELSE reason END,
+       pending = pending AND $2 <> 'erasure',
        updated_at = now()
      WHERE version_id = ANY($1::text[])`,
     [versionIds, reason],

@@ -27,7 +27,9 @@ describe('worker processes', () => {
 
   it('after kill -9 mid-run, every card ends terminal with one row, and no card is billed twice beyond those in flight', async () => {
     p.emulator.configure({ latencyMs: [300, 600] });
-    const run = await p.enqueue('proc/');
+    // A window of 6: most cards wait in the store, and the second worker refills from there.
+    const run = await p.enqueue('proc/', { window: 6 });
+    expect(await queuedCount(p.queue)).toBe(6);
     const first = spawn(['--concurrency', '6', '--qps', '30', '--lock-ms', '3000']);
     await until(() => p.emulator.stats().billed >= 8, 30_000, 'some cards to be recognized');
     const active = await p.queue.getActiveCount();

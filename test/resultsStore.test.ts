@@ -105,6 +105,7 @@ describe.each<Backend>(['pglite', 'postgres'])('results store on %s', (backend) 
       'DROP VIEW cards_public',
       'DROP INDEX cards_waiting',
       'DROP INDEX cards_in_queue',
+      'DROP INDEX cards_pending',
       'ALTER TABLE cards DROP COLUMN queued_at',
       `ALTER TABLE runs DROP COLUMN priority, DROP COLUMN window_size, DROP COLUMN notify_url,
          DROP COLUMN notify_attempts, DROP COLUMN notify_due_at, DROP COLUMN notified_at, DROP COLUMN notify_error`,

@@ -178,8 +178,11 @@ ALTER TABLE runs
 -- adds nothing; a card the ledger settled costs no call).
 ALTER TABLE cards ADD COLUMN queued_at timestamptz;
 UPDATE cards SET queued_at = updated_at WHERE pending;
+-- Every worker asks once a second which runs have cards waiting, how many are in the queue, and
+-- which runs have none pending: each question reads only the rows it is about, not the backlog.
 CREATE INDEX cards_waiting ON cards (run_id, version_id) WHERE pending AND queued_at IS NULL;
 CREATE INDEX cards_in_queue ON cards (run_id) WHERE pending AND queued_at IS NOT NULL;
+CREATE INDEX cards_pending ON cards (run_id) WHERE pending;
 CREATE OR REPLACE VIEW cards_public AS
   SELECT version_id, bucket, front_key, front_etag, back_key, back_etag, size_bytes, last_modified,
          run_id, outcome, reason, pending, warnings, checks, error_code, error_message, attempts,

@@ -24,6 +24,8 @@ export {
 export { type Config, ConfigError, loadDotEnv, parseConfig, requireCredentials } from './config.js';
 export { DEFAULTS } from './defaults.js';
 export { createLogger, type Logger } from './log.js';
+// The run-finished notice: its body, and its signature as a receiver checks it.
+export { type NoticeBody, SIGNATURE_HEADER, signNotice } from './notice.js';
 export {
   type CallRecord,
   createOcrClient,
@@ -49,11 +51,12 @@ export {
 } from './producer/enqueueRun.js';
 export { retryFailed } from './producer/retryFailed.js';
 // The queue and the producer.
-export { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from './queue.js';
+export { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX, JOB_PRIORITY } from './queue.js';
 // The results store.
 export { type CardVersion, versionId } from './results/cardVersion.js';
+export { listRuns, type RunJson, runJson } from './results/runLifecycle.js';
 export { ResultsStore } from './results/store.js';
-export type { CardResult, Outcome, RunRow, RunSummary } from './results/types.js';
+export type { CardResult, Outcome, Priority, RunRow, RunSummary } from './results/types.js';
 // Everything at once: enqueue, work in this process until drained, report.
 export {
   type RunPipelineOptions,
@@ -61,6 +64,16 @@ export {
   type RunProgress,
   runPipeline,
 } from './runPipeline.js';
+// Schedules: runs made by the workers on a cron expression.
+export {
+  addSchedule,
+  listSchedules,
+  openSchedulesQueue,
+  removeSchedule,
+  type ScheduledEnqueue,
+  type ScheduleInfo,
+  startScheduleWorker,
+} from './schedules.js';
 export {
   openOcrClient,
   openQueueServices,

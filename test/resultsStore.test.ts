@@ -107,7 +107,7 @@ describe.each<Backend>(['pglite', 'postgres'])('results store on %s', (backend) 
       'DROP INDEX cards_in_queue',
       'DROP INDEX cards_pending',
       'ALTER TABLE cards DROP COLUMN queued_at',
-      `ALTER TABLE runs DROP COLUMN priority, DROP COLUMN window_size, DROP COLUMN notify_url,
+      `ALTER TABLE runs DROP COLUMN priority, DROP COLUMN window_size, DROP COLUMN queue, DROP COLUMN notify_url,
          DROP COLUMN notify_attempts, DROP COLUMN notify_due_at, DROP COLUMN notified_at, DROP COLUMN notify_error`,
       'DROP INDEX cards_run_version',
       'ALTER TABLE runs DROP COLUMN account_conditions',

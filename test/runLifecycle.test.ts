@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { SIGNATURE_HEADER } from '../src/notice.js';
-import { queuedCount } from './support/cardQueue.js';
+import { DEFAULT_QUEUE_PREFIX } from '../src/queue.js';
+import { dropCardQueue, queuedCount } from './support/cardQueue.js';
 import { runCli } from './support/cli.js';
 import { outcomes, type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
 import { until } from './support/processes.js';
@@ -242,5 +244,34 @@ describe('erasure and the window', () => {
       erased,
     ]);
     expect(row.rows[0]).toEqual({ outcome: 'skipped', reason: 'erased', pending: false });
+  });
+});
+
+describe('windows of two queues on one store', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({ redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') });
+    await p.upload('q/', { count: 8, seed: 46, backRatio: 0 });
+  });
+  afterAll(async () => p?.close());
+
+  it('a worker of another queue refills none of this queue’s runs: no card goes twice, none is paid twice', async () => {
+    const run = await p.enqueue('q/', { window: 2 });
+    // A worker of queue OTHER on the same store and Redis: this run's cards are not its to send.
+    const other = await p.startWorker({ queueName: `${p.queueName}-other`, keeperEveryMs: 100 });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(p.emulator.stats().calls).toBe(0);
+    expect(await queuedCount(p.queue)).toBe(2);
+    expect(await queuedCount(other.queue)).toBe(0);
+    await other.close();
+    await dropCardQueue(
+      new Queue(other.queue.name, { connection: p.redis, prefix: DEFAULT_QUEUE_PREFIX }),
+      p.redis,
+    );
+    const own = await p.startWorker({ keeperEveryMs: 100 });
+    await until(async () => (await p.store.getRun(run.runId!))?.state === 'done', 30_000, 'the run done');
+    await own.close();
+    expect(await outcomes(p.store, run.runId!)).toEqual({ recognized: 8 });
+    expect(p.emulator.stats().calls).toBe(8);
   });
 });

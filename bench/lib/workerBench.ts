@@ -13,9 +13,11 @@ import { fileURLToPath } from 'node:url';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { addCardJobs, type CardJobData, DEFAULT_QUEUE_PREFIX } from '../../src/queue.js';
+import { fillWindow, runJobsOf } from '../../src/producer/window.js';
+import { type CardJobData, DEFAULT_QUEUE_PREFIX } from '../../src/queue.js';
 import { versionId } from '../../src/results/cardVersion.js';
 import type { ResultsStore } from '../../src/results/store.js';
+import type { Priority } from '../../src/results/types.js';
 import { createS3Client, putObject } from '../../src/storage/s3.js';
 import { dropCardQueue } from '../../test/support/cardQueue.js';
 import { CREDENTIAL, type ServiceEndpoints } from '../../test/support/pipeline.js';
@@ -66,7 +68,7 @@ export function endpoints(ctx: WorkerBench, queueName: string): ServiceEndpoints
   };
 }
 
-/** A fresh queue name on the shared Redis; obliterated (with its rate key) by {@link dropQueue}. */
+/** A fresh queue name on the shared Redis; removed with its schedules' queue by {@link dropQueue}. */
 export function newQueue(ctx: WorkerBench): Queue<CardJobData> {
   return new Queue<CardJobData>(`bench-worker-${randomBytes(5).toString('hex')}`, {
     connection: ctx.redis,
@@ -96,29 +98,49 @@ export async function putBenchObject(
   return { key, etag: etag ?? '', bytes: body.length };
 }
 
+/** How {@link queueCopies} makes its run: as `enqueue --priority P --window N` does. */
+export interface CopiesOptions {
+  /** The run's priority, which its jobs carry; default normal. */
+  priority?: Priority;
+  /** Jobs of the run in Redis at once (the rest wait as pending rows for the workers' refill); default all `n`. */
+  window?: number;
+}
+
 /**
- * Queues `n` card jobs the way enqueueRun writes them (a run, pending card rows first, then the
- * jobs with the default job options and the version id as job id), cycling over `objects`: each
- * job has a version id of its own but names an existing object. For benchmarks that do not
- * measure the listing, where thousands of distinct uploads would only cost time.
+ * Queues `n` card jobs the way enqueueRun writes them (a run with its priority and window,
+ * pending card rows first, then the jobs of its window by `fillWindow`, with the default job
+ * options and the version id as job id), cycling over `objects`: each job has a version id of
+ * its own but names an existing object. For benchmarks that do not measure the listing, where
+ * thousands of distinct uploads would only cost time. Returns the run's id.
  */
 export async function queueCopies(
   ctx: WorkerBench,
   queue: Queue<CardJobData>,
   objects: BenchObject[],
   n: number,
+  opts: CopiesOptions = {},
 ): Promise<string> {
-  const runId = (await ctx.store.createRun({ sources: [`s3://${BUCKET}/bench-copies`] })).id;
+  const run = await ctx.store.createRun({
+    sources: [`s3://${BUCKET}/bench-copies`],
+    priority: opts.priority ?? 'normal',
+    windowSize: opts.window ?? Math.max(1, n),
+    queue: queue.name,
+  });
   const cards = Array.from({ length: n }, (_, i) => {
     const o = objects[i % objects.length]!;
-    // The queue name keeps ids apart between runs: the ledger would skip a recognized id.
-    const id = versionId({ bucket: BUCKET, frontKey: `${o.key}#${queue.name}#${i}`, frontEtag: o.etag });
+    // The queue name and the run keep ids apart between runs: the ledger would skip a recognized
+    // id, and a job id that exists adds nothing.
+    const id = versionId({
+      bucket: BUCKET,
+      frontKey: `${o.key}#${queue.name}#${run.id}#${i}`,
+      frontEtag: o.etag,
+    });
     return { versionId: id, bucket: BUCKET, frontKey: o.key, frontEtag: o.etag, sizeBytes: o.bytes };
   });
-  await ctx.store.recordSeen(runId, cards);
-  await addCardJobs(queue, runId, cards);
-  await ctx.store.setRunState(runId, 'running');
-  return runId;
+  await ctx.store.recordSeen(run.id, cards);
+  await fillWindow(ctx.store, queue, runJobsOf(run), { candidates: cards });
+  await ctx.store.setRunState(run.id, 'running');
+  return run.id;
 }
 
 /** Runs `run` on a fresh queue holding `n` copies of `objects` ({@link queueCopies}), dropped after it. */

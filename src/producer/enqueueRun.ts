@@ -155,6 +155,7 @@ async function openRun(opts: EnqueueOptions): Promise<string | undefined> {
       options: runOptions(opts),
       priority: opts.priority ?? 'normal',
       windowSize: opts.window ?? defaultWindow(DEFAULTS.qps),
+      queue: opts.queue.name,
       notifyUrl: opts.notifyUrl,
     })
   ).id;

@@ -167,6 +167,8 @@ CREATE VIEW cards_public AS
 ALTER TABLE runs
   ADD COLUMN priority text NOT NULL DEFAULT 'normal' CHECK (priority IN ('high', 'normal', 'low')),
   ADD COLUMN window_size integer CHECK (window_size >= 1),
+  -- The queue its jobs go to: the workers of that queue, and only they, refill its window.
+  ADD COLUMN queue text,
   -- Where the run's end is announced, and how the delivery went (delivered once per run).
   ADD COLUMN notify_url text,
   ADD COLUMN notify_attempts integer NOT NULL DEFAULT 0,

@@ -26,8 +26,11 @@ export interface RunToRefill {
   options: Record<string, unknown>;
 }
 
-/** Unfinished runs with cards waiting in the store, highest priority and oldest first. */
-export async function runsToRefill(store: ResultsStore): Promise<RunToRefill[]> {
+/**
+ * Unfinished runs of queue `queueName` with cards waiting in the store, highest priority and
+ * oldest first. Another queue's runs are its own workers' to refill: their jobs belong there.
+ */
+export async function runsToRefill(store: ResultsStore, queueName: string): Promise<RunToRefill[]> {
   const { rows } = await store.pool.query<{
     id: string;
     priority: Priority;
@@ -38,9 +41,10 @@ export async function runsToRefill(store: ResultsStore): Promise<RunToRefill[]> 
     `SELECT r.id, r.priority, r.window_size, r.options,
        (SELECT count(*)::int FROM cards c WHERE c.run_id = r.id AND c.pending AND c.queued_at IS NOT NULL) AS in_queue
      FROM runs r
-     WHERE r.state <> 'done'
+     WHERE r.state <> 'done' AND r.queue = $1
        AND EXISTS (SELECT 1 FROM cards c WHERE c.run_id = r.id AND c.pending AND c.queued_at IS NULL)
      ORDER BY ${PRIORITY_RANK}, r.started_at, r.id`,
+    [queueName],
   );
   return rows.map((r) => ({
     id: r.id,

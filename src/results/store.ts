@@ -116,12 +116,14 @@ export class ResultsStore {
     options?: Record<string, unknown>;
     priority?: Priority;
     windowSize?: number;
+    /** The queue its jobs go to. */
+    queue?: string;
     notifyUrl?: string | undefined;
   }): Promise<RunRow> {
     const id = run.id ?? newRunId();
     await this.pool.query(
-      `INSERT INTO runs (id, sources, options, priority, window_size, notify_url)
-       VALUES ($1, $2, $3::jsonb, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO runs (id, sources, options, priority, window_size, notify_url, queue)
+       VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
       [
         id,
         run.sources,
@@ -129,6 +131,7 @@ export class ResultsStore {
         run.priority ?? 'normal',
         run.windowSize ?? null,
         run.notifyUrl ?? null,
+        run.queue ?? null,
       ],
     );
     const created = await this.getRun(id);

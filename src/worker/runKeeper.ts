@@ -52,7 +52,7 @@ export function startRunKeeper(opts: RunKeeperOptions): RunKeeper {
     // its refill this round: the holder is doing it.
     if ((await redis.set(lockKey, token, 'PX', Math.max(10_000, everyMs * 5), 'NX')) !== 'OK') return;
     try {
-      for (const run of await runsToRefill(store)) {
+      for (const run of await runsToRefill(store, queue.name)) {
         const window = run.windowSize ?? 0;
         // In steps of a quarter window, not card by card.
         await fillWindow(store, queue, runJobsOf(run), { minRoom: Math.max(1, Math.floor(window / 4)) });

@@ -1,15 +1,23 @@
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { cardQueueKeys, ownKeys } from '../../src/redisKeys.js';
+import { schedulesQueueName } from '../../src/schedules.js';
 
 /**
  * Removes a card queue from Redis and closes it: BullMQ's keys (obliterate, forced: jobs may be
- * active; an error there still lets the rest run), then the keys this program adds (`ownKeys`).
- * `redis` is a connection to the queue's Redis; it stays open.
+ * active; an error there still lets the rest run), the keys this program adds (`ownKeys`), and
+ * the queue of its schedules, which every `work` process opens. `redis` is a connection to the
+ * queue's Redis; it stays open.
  */
 export async function dropCardQueue(queue: Queue, redis: Redis): Promise<void> {
   await queue.obliterate({ force: true }).catch(() => undefined);
   await redis.del(...ownKeys(cardQueueKeys(queue)));
+  const schedules = new Queue(schedulesQueueName(queue.name), {
+    connection: redis,
+    ...(queue.opts.prefix ? { prefix: queue.opts.prefix } : {}),
+  });
+  await schedules.obliterate({ force: true }).catch(() => undefined);
+  await schedules.close();
   await queue.close();
 }
 

@@ -7,7 +7,9 @@ import { outcomes, type Pipeline, pipelineEnv, startPipeline } from './support/p
  * each time it moves the job to `delayed` (its `delay` field), read while cards fail every call.
  */
 
-const BACKOFF = { baseMs: 150, capMs: 600 };
+// Long enough that polling every 10 ms sees each delay on a busy machine, where a `status` in this
+// process holds the event loop for a while.
+const BACKOFF = { baseMs: 400, capMs: 1600 };
 const ATTEMPTS = 6;
 const CARDS = 3;
 
@@ -31,6 +33,7 @@ describe('backoff between attempts', () => {
     // Delay applied before each retry, by card: retry n (1-based) at index n - 1.
     const delays = new Map<string, number[]>(ids.map((id) => [id, []]));
     let statusWhileDelayed: { counts: { delayed: number } } | undefined;
+    let asking: Promise<void> | undefined;
     const deadline = Date.now() + 30_000;
     while ((await outcomes(p.store, run.runId!)).failed !== CARDS) {
       if (Date.now() > deadline) throw new Error(`cards not failed in time: ${JSON.stringify([...delays])}`);
@@ -39,16 +42,20 @@ describe('backoff between attempts', () => {
         if (!job || (await job.getState()) !== 'delayed') continue;
         const seen = delays.get(id)!;
         if (seen.length < job.attemptsMade) seen[job.attemptsMade - 1] = job.delay;
-        // A status process takes a while to start: on a busy machine the card it saw delayed may
-        // be back in the queue by the time status counts. Asked again until it sees one.
-        if (!statusWhileDelayed?.counts.delayed) {
-          const r = await runCli(['status', run.runId!, '--json'], pipelineEnv(p));
-          statusWhileDelayed = JSON.parse(r.out);
+        // `status` takes a while; on a busy machine the card it saw delayed may be back in the
+        // queue by the time it counts. Asked again until it sees one, beside the polling (which
+        // must not miss a delay meanwhile).
+        if (!statusWhileDelayed?.counts.delayed && !asking) {
+          asking = runCli(['status', run.runId!, '--json'], pipelineEnv(p)).then((r) => {
+            statusWhileDelayed = JSON.parse(r.out);
+            asking = undefined;
+          });
         }
       }
       await new Promise((r) => setTimeout(r, 10));
     }
 
+    await asking;
     expect(statusWhileDelayed?.counts.delayed).toBeGreaterThanOrEqual(1);
     for (const [id, d] of delays) {
       // Every retry was seen: ATTEMPTS - 1 delays, each between half and the whole of its step.

@@ -14,45 +14,20 @@ import { PRIORITIES, type Priority, type RunRow, type RunSummary, type SeenCard 
  * settled, the runs listed, and the work queued ahead of a priority.
  */
 
-/** A run some of whose pending cards wait in the store, and how many of its jobs Redis holds. */
-export interface RunToRefill {
-  id: string;
-  priority: Priority;
-  /** Its window; null: a run recorded before windows. */
-  windowSize: number | null;
-  /** Its pending cards whose job was added (in Redis, or being worked on). */
-  inQueue: number;
-  /** The enqueue's options (`reprocess`, `jobOptions`), which its refilled jobs carry too. */
-  options: Record<string, unknown>;
-}
-
 /**
  * Unfinished runs of queue `queueName` with cards waiting in the store, highest priority and
  * oldest first. Another queue's runs are its own workers' to refill: their jobs belong there.
+ * How many of a run's jobs Redis holds is counted when its window is filled (`jobsInQueue`).
  */
-export async function runsToRefill(store: ResultsStore, queueName: string): Promise<RunToRefill[]> {
-  const { rows } = await store.pool.query<{
-    id: string;
-    priority: Priority;
-    window_size: number | null;
-    options: Record<string, unknown>;
-    in_queue: number;
-  }>(
-    `SELECT r.id, r.priority, r.window_size, r.options,
-       (SELECT count(*)::int FROM cards c WHERE c.run_id = r.id AND c.pending AND c.queued_at IS NOT NULL) AS in_queue
-     FROM runs r
+export async function runsToRefill(store: ResultsStore, queueName: string): Promise<RunRow[]> {
+  const { rows } = await store.pool.query<RunDbRow>(
+    `SELECT r.* FROM runs r
      WHERE r.state <> 'done' AND r.queue = $1
        AND EXISTS (SELECT 1 FROM cards c WHERE c.run_id = r.id AND c.pending AND c.queued_at IS NULL)
      ORDER BY ${PRIORITY_RANK}, r.started_at, r.id`,
     [queueName],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    priority: r.priority,
-    windowSize: r.window_size,
-    inQueue: r.in_queue,
-    options: r.options,
-  }));
+  return rows.map(toRun);
 }
 
 /** How many of a run's pending cards have a job (queued, delayed or being worked on). */

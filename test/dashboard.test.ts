@@ -109,12 +109,17 @@ describe('dashboard', () => {
     p = await startPipeline({ redisUrl: inject('redisUrl'), databaseUrl: inject('databaseUrl') });
     const objs = await p.upload('d/', { count: 6, faults: true, seed: 3 });
     cards = objs.filter((o) => o.kind === 'card');
-    // A few through a real worker: a recognized card (its job leaves Redis) and a photo that is no
-    // card (its job stays failed, with the API's code); the rest wait, as no worker runs.
-    const w = await p.startWorker();
+    // A few through a real worker: a recognized card and a photo that is no card (rejected: both
+    // jobs complete and leave Redis), and a card whose one attempt fails (its job stays failed,
+    // with the API's code); the rest wait, as no worker runs.
+    const w = await p.startWorker({ quickRetries: 0 });
     await p.enqueue('d/card-000001');
     await p.enqueue('d/fault-not-a-card');
     await p.drained();
+    p.emulator.configure({ faults: { 'FailedOperation.OcrFailed': 1 } });
+    await p.enqueue('d/card-000002', { jobOptions: { attempts: 1 } });
+    await p.drained();
+    p.emulator.configure({ faults: {} });
     await w.close();
     await p.enqueue('d/card-');
     // A job someone added by hand, carrying what a job must never carry: the board must not show it.
@@ -184,7 +189,7 @@ describe('dashboard', () => {
 
       // The failed tab: the API's code, and no Retry all / Clean all without --allow-actions.
       await page.goto(`${d.queueUrl}?status=failed`);
-      await page.getByText('FailedOperation.ImageNoSpecifiedCard').first().waitFor({ state: 'visible' });
+      await page.getByText('FailedOperation.OcrFailed').first().waitFor({ state: 'visible' });
       expect(await page.getByRole('button', { name: /retry all/i }).count()).toBe(0);
       expect(await page.getByRole('button', { name: /clean all/i }).count()).toBe(0);
       // The page loads nothing from elsewhere (its Google Fonts link is refused by our CSP).
@@ -220,8 +225,9 @@ describe('dashboard', () => {
       frontEtag: '"0123"',
     });
     const failed = await boardQueue(d, p.queueName, 'failed');
-    expect(failed.jobs.map((j) => j.failedReason)).toEqual(['FailedOperation.ImageNoSpecifiedCard']);
-    expect(String(failed.jobs[0]?.data.frontKey)).toMatch(/^d\/fault-not-a-card/);
+    // Only the failed card: the rejected one completed, as the report counts it.
+    expect(failed.jobs.map((j) => j.failedReason)).toEqual(['FailedOperation.OcrFailed']);
+    expect(String(failed.jobs[0]?.data.frontKey)).toMatch(/^d\/card-000002/);
     const body = JSON.stringify(q);
     expect(body).not.toContain('1234567(8)');
     expect(body).not.toContain('陳');
@@ -368,7 +374,7 @@ describe('dashboard', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     try {
       await page.goto(`${d.queueUrl}?status=failed`);
-      await page.getByText('FailedOperation.ImageNoSpecifiedCard').first().waitFor({ state: 'visible' });
+      await page.getByText('FailedOperation.OcrFailed').first().waitFor({ state: 'visible' });
       await page.getByRole('button', { name: /retry all/i }).waitFor({ state: 'visible' });
     } finally {
       await page.close();

@@ -103,8 +103,8 @@ describe('worker metrics', () => {
       expect(value(s, 'macao_ocr_concurrency')).toBe(w.concurrency);
       for (const state of ['waiting', 'active', 'delayed'])
         expect(value(s, 'macao_ocr_queue_jobs', { state })).toBe(0);
-      // Rejected jobs end failed in BullMQ (UnrecoverableError) and are kept a day for the dashboard.
-      expect(value(s, 'macao_ocr_queue_jobs', { state: 'failed' })).toBe(3);
+      // Rejected cards complete their jobs: BullMQ's failed set holds only failed cards, none here.
+      expect(value(s, 'macao_ocr_queue_jobs', { state: 'failed' })).toBe(0);
       // prom-client's default process metrics, under their usual names.
       expect(value(s, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
       expect(value(s, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);

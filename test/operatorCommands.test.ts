@@ -146,6 +146,31 @@ describe('operator commands: status, report, retry, resume', () => {
     expect(await p.queue.isPaused()).toBe(false);
   });
 
+  it('a rejected card re-listed is already-rejected at once; --reprocess rejected sends it at once', async () => {
+    const calls = () => p.emulator.stats().calls;
+    const before = calls();
+    const again = await cli(p, ['enqueue', `s3://${p.bucket}/ops/fault-not-a-card`]);
+    expect(again.code).toBe(0);
+    expect(again.out).toMatch(/already-rejected 1/);
+    expect(await queuedCount(p.queue)).toBe(0);
+    const w = await p.startWorker();
+    try {
+      const re = await cli(p, [
+        'enqueue',
+        `s3://${p.bucket}/ops/fault-not-a-card`,
+        '--reprocess',
+        'rejected',
+      ]);
+      expect(re.code).toBe(0);
+      expect(re.out).toMatch(/enqueued 1,/);
+      await p.drained();
+    } finally {
+      await w.close();
+    }
+    // Exactly one more call, made at once: no kept job stood in its way.
+    expect(calls()).toBe(before + 1);
+  });
+
   it('names an unknown run clearly', async () => {
     const r = await cli(p, ['status', 'r-nope', '--json']);
     expect(r.code).toBe(2);

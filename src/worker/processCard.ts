@@ -13,7 +13,8 @@ import { settleFailure } from './settleFailure.js';
 /**
  * One card job, in steps: the ledger check first (never pay twice), then the call with quick
  * retries and image fallbacks; a failure is decided (decide.ts) and settled (settleFailure.ts),
- * an answer is recorded with its portrait. BullMQ decides the rest from what this throws:
+ * an answer is recorded with its portrait. A recognized or rejected card completes its job;
+ * BullMQ decides the rest from what this throws:
  * `RateLimitError`/`DelayedError` put the job back without spending an attempt, `UnrecoverableError`
  * ends it, any other error spends an attempt and retries later with backoff.
  */

@@ -1,19 +1,26 @@
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import { isOcrError, OcrError } from '../ocr/OcrError.js';
 import { type CallFailure, type CardCall, LOCK_LOST } from './callWithFallbacks.js';
-import { cardBase } from './cardContext.js';
+import { type CardJobResult, cardBase } from './cardContext.js';
 import type { CardLedger } from './cardLedger.js';
 
 /** What settling a failure needs: the card's call and its ledger. */
-type Settle = (call: CardCall, ledger: CardLedger, failure: CallFailure) => Promise<never>;
+type Settle = (call: CardCall, ledger: CardLedger, failure: CallFailure) => Promise<CardJobResult>;
 
 /**
- * Carries out the decision that ended an attempt, and throws what tells BullMQ the rest:
+ * Carries out the decision that ended an attempt, and tells BullMQ the rest:
  * `RateLimitError`/`DelayedError` put the job back without spending an attempt,
- * `UnrecoverableError` ends it, any other error spends an attempt and retries later with backoff.
+ * `UnrecoverableError` ends it as failed, any other error spends an attempt and retries later
+ * with backoff. A rejected card is an answer, not a fault: its job completes with outcome
+ * `rejected`, so BullMQ's failed set holds only the cards the report calls failed, and no kept
+ * failed job stands in the way of `--reprocess rejected`.
  * Each waits for the card's call rows to be written before letting the card go, so none is lost.
  */
-export function settleFailure(call: CardCall, ledger: CardLedger, failure: CallFailure): Promise<never> {
+export function settleFailure(
+  call: CardCall,
+  ledger: CardLedger,
+  failure: CallFailure,
+): Promise<CardJobResult> {
   return SETTLE[failure.decision](call, ledger, failure);
 }
 
@@ -62,8 +69,15 @@ const SETTLE: Readonly<Record<CallFailure['decision'], Settle>> = {
     throw new DelayedError(`paused: ${code}`);
   },
 
-  reject: (call, ledger, failure) => recordAndEnd(call, ledger, failure, 'rejected'),
-  fail: (call, ledger, failure) => recordAndEnd(call, ledger, failure, 'failed'),
+  async reject(call, ledger, failure) {
+    await record(call, ledger, failure, 'rejected');
+    return { outcome: 'rejected', code: failure.code, apiCalls: ledger.calls.length };
+  },
+
+  async fail(call, ledger, failure) {
+    await record(call, ledger, failure, 'failed');
+    throw new UnrecoverableError(failure.code);
+  },
 
   async retryLater({ log }, ledger, { err, code }) {
     await ledger.settled();
@@ -72,20 +86,19 @@ const SETTLE: Readonly<Record<CallFailure['decision'], Settle>> = {
   },
 };
 
-/** Records the card `rejected` or `failed` with its code, and ends the job. */
-async function recordAndEnd(
+/** Records the card `rejected` or `failed` with its code. */
+async function record(
   { job, attempt }: CardCall,
   ledger: CardLedger,
   { err, code }: CallFailure,
   outcome: 'rejected' | 'failed',
-): Promise<never> {
+): Promise<void> {
   await ledger.finish({
     ...cardBase(job, attempt),
     outcome,
     errorCode: code,
     errorMessage: errorMessage(err),
   });
-  throw new UnrecoverableError(code);
 }
 
 /** An `OcrError`'s message is safe to keep as it is; any other is cut short. */

@@ -146,6 +146,18 @@ describe('operator commands: status, report, retry, resume', () => {
     expect(await p.queue.isPaused()).toBe(false);
   });
 
+  it('an empty source gets a warning naming it, and status without RUN still shows the run with cards', async () => {
+    const typo = `s3://${p.bucket}/opz/`;
+    const r = await cli(p, ['enqueue', typo]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`warning: ${typo} lists no object: check the bucket and prefix`);
+    expect(r.out).toMatch(/found 0,/);
+    const st = JSON.parse((await cli(p, ['status', '--json'])).out);
+    expect(st.run).toBe(runId);
+    const report = await cli(p, ['report', '--format', 'jsonl']);
+    expect(report.out.trim().split('\n')).toHaveLength(fronts + 1 + 3 + 2);
+  });
+
   it('a rejected card re-listed is already-rejected at once; --reprocess rejected sends it at once', async () => {
     const calls = () => p.emulator.stats().calls;
     const before = calls();

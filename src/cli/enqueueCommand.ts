@@ -141,6 +141,10 @@ export function registerEnqueueCommand(program: Command): void {
         await auditCommand(s.store, 'enqueue', { enqueued: r.counts.enqueued });
       }
       for (const b of r.badLines) console.error(`manifest line ${b.line} skipped: ${b.problem}`);
+      for (const source of r.emptySources)
+        console.error(
+          `warning: ${source} lists no object${opts.since || opts.until ? ' in the --since/--until range' : ''}: check the bucket and prefix`,
+        );
       console.log(`${r.runId ? `run ${r.runId}` : 'dry run (nothing written)'}: ${formatCounts(r.counts)}`);
       if (opts.dryRun) {
         const { estimateRun, formatEstimate } = await import('../estimate.js');

@@ -70,11 +70,15 @@ export interface EnqueueCounts {
   skipped: Record<string, number>;
 }
 
-/** What {@link enqueueRun} returns: the run (none in a dry run), its counts and the manifest's bad lines. */
+/**
+ * What {@link enqueueRun} returns: the run (none in a dry run), its counts, the manifest's bad
+ * lines, and the sources that listed no object (within --since/--until): a mistyped prefix.
+ */
 export interface EnqueueResult {
   runId: string | undefined;
   counts: EnqueueCounts;
   badLines: BadLine[];
+  emptySources: string[];
 }
 
 /**
@@ -110,8 +114,19 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
             jobOptions: opts.jobOptions,
           },
   };
+  const emptySources: string[] = [];
   try {
-    for (const loc of locations) await enqueueListing(ctx, pattern, loc);
+    for (const loc of locations) {
+      const before = counts.found;
+      await enqueueListing(ctx, pattern, loc);
+      if (counts.found === before) {
+        emptySources.push(`s3://${loc.bucket}/${loc.prefix}`);
+        log.warn(
+          { source: `s3://${loc.bucket}/${loc.prefix}` },
+          'this source lists no object: check the prefix',
+        );
+      }
+    }
     if (entries.length > 0) await enqueueManifestEntries(ctx, pattern, entries);
   } catch (e) {
     if (runId) {
@@ -128,7 +143,7 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
     await opts.store.setRunState(runId, counts.enqueued > 0 ? 'running' : 'done');
   }
   log.info({ runId, ...counts, dryRun: opts.dryRun ?? false }, 'enqueue finished');
-  return { runId, counts, badLines };
+  return { runId, counts, badLines, emptySources };
 }
 
 /**

@@ -144,10 +144,16 @@ export class ResultsStore {
     return rows[0] ? toRun(rows[0]) : undefined;
   }
 
-  /** The newest run, for commands whose RUN argument is optional. */
+  /**
+   * The newest run that has cards, for commands whose RUN argument is optional: an enqueue of an
+   * empty or mistyped prefix must not hide the run an operator is watching. The newest run of all
+   * when none has cards.
+   */
   async latestRun(): Promise<RunRow | undefined> {
     const { rows } = await this.pool.query<RunDbRow>(
-      'SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT 1',
+      `SELECT * FROM runs
+        ORDER BY EXISTS (SELECT 1 FROM cards c WHERE c.run_id = runs.id) DESC, started_at DESC, id DESC
+        LIMIT 1`,
     );
     return rows[0] ? toRun(rows[0]) : undefined;
   }

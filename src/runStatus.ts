@@ -35,6 +35,25 @@ export interface StatusJson {
   etaSeconds: number | null;
   /** What the API said of the account during the run, e.g. `-9109: the card-warning service is not enabled ...`. */
   accountConditions: string[];
+  /** The one word `status --check` turns into its exit code ({@link HEALTH_EXIT}). */
+  health: Health;
+}
+
+/**
+ * How a run stands, first match wins: `paused` (a fatal API error stopped every worker),
+ * `stuck` (cards pending and no job waiting, active or delayed in the queue: no worker will send
+ * them until someone runs `retry` or `enqueue` again), `failed` (the run has failed cards), `ok`.
+ */
+export type Health = 'ok' | 'paused' | 'stuck' | 'failed';
+
+/** `status --check`'s exit codes; plain `status` always exits 0. */
+export const HEALTH_EXIT: Readonly<Record<Health, number>> = { ok: 0, paused: 1, failed: 3, stuck: 4 };
+
+function healthOf(paused: boolean, pending: number, queued: number, failed: number): Health {
+  if (paused) return 'paused';
+  if (pending > 0 && queued === 0) return 'stuck';
+  if (failed > 0) return 'failed';
+  return 'ok';
 }
 
 export async function loadStatus(s: QueueServices, runId: string): Promise<StatusJson> {
@@ -64,6 +83,7 @@ export async function loadStatus(s: QueueServices, runId: string): Promise<Statu
   const rate = finished > 0 && seconds > 0 ? finished / seconds : null;
   const effectiveQps = (await limiter?.effectiveQps()) ?? s.config.ocr.qps;
   const pending = summary.counts.pending;
+  const queued = (jobs.waiting ?? 0) + (jobs.prioritized ?? 0) + (jobs.active ?? 0) + (jobs.delayed ?? 0);
   // While other runs go first, this run's own pace says nothing: the account's rate does.
   const pace = ahead > 0 || rate === null ? effectiveQps : rate;
   return {
@@ -88,6 +108,7 @@ export async function loadStatus(s: QueueServices, runId: string): Promise<Statu
     cardsPerSecond: rate === null ? null : Math.round(rate * 100) / 100,
     accountConditions: summary.accountConditions.map((code) => `${code}: ${ACCOUNT_CONDITIONS[code] ?? ''}`),
     etaSeconds: pending === 0 ? 0 : pace > 0 ? Math.ceil((ahead + pending) / pace) : null,
+    health: healthOf(paused, pending, queued, summary.counts.failed),
   };
 }
 
@@ -102,5 +123,10 @@ export function formatStatus(st: StatusJson): string {
       : []),
     `  rate       ${st.effectiveQps} req/s allowed now; ${st.cardsPerSecond ?? '-'} cards/s finished; ETA ${st.etaSeconds === null ? '-' : `${st.etaSeconds} s`}`,
     ...st.accountConditions.map((a) => `  account    ${a}`),
+    ...(st.health === 'stuck'
+      ? [
+          `  stuck      ${st.pending} cards pending and nothing in the queue: start a worker (\`macao-ocr work\` refills the queue from the store); if one runs, enqueue the run's sources again`,
+        ]
+      : []),
   ].join('\n');
 }

@@ -55,6 +55,14 @@ describe('operator commands: status, report, retry, resume', () => {
     expect(st.effectiveQps).toBeGreaterThan(0);
   });
 
+  it('status --check exits 3 on a run with failed cards; plain status exits 0', async () => {
+    const checked = await cli(p, ['status', runId, '--check']);
+    expect(checked.code).toBe(3);
+    expect(checked.out).toMatch(/failed 1/);
+    expect((await cli(p, ['status', runId])).code).toBe(0);
+    expect(JSON.parse((await cli(p, ['status', runId, '--json'])).out).health).toBe('failed');
+  });
+
   it('report --format jsonl gives one record per card in the contract shape, --outcome filters', async () => {
     const r = await cli(p, ['report', runId, '--format', 'jsonl']);
     const recs = r.out
@@ -141,9 +149,12 @@ describe('operator commands: status, report, retry, resume', () => {
     const st = JSON.parse((await cli(p, ['status', runId, '--json'])).out);
     expect(st.paused).toBe(true);
     expect(st.pausedReason).toContain('AuthFailure.SecretIdNotFound');
+    expect((await cli(p, ['status', runId, '--check'])).code).toBe(1);
     const r = await cli(p, ['resume']);
     expect(r.out).toContain('resumed (it was paused for AuthFailure.SecretIdNotFound)');
     expect(await p.queue.isPaused()).toBe(false);
+    // Every card finished (the failed one recognized by retry): healthy.
+    expect((await cli(p, ['status', runId, '--check'])).code).toBe(0);
   });
 
   it('an empty source gets a warning naming it, and status without RUN still shows the run with cards', async () => {
@@ -181,6 +192,24 @@ describe('operator commands: status, report, retry, resume', () => {
     }
     // Exactly one more call, made at once: no kept job stood in its way.
     expect(calls()).toBe(before + 1);
+  });
+
+  it('status --check exits 4 when cards are pending and the queue holds none of them', async () => {
+    await p.upload('lost/', { count: 1, seed: 5 });
+    const run = await p.enqueue('lost/');
+    expect(run.counts.enqueued).toBe(1);
+    expect((await cli(p, ['status', run.runId!, '--check'])).code).toBe(0);
+    // The jobs are lost (Redis flushed without persistence): the store still says pending.
+    await p.queue.obliterate({ force: true });
+    const r = await cli(p, ['status', run.runId!, '--check']);
+    expect(r.code).toBe(4);
+    expect(r.out).toContain('1 cards pending and nothing in the queue');
+    // Enqueueing the source again puts it back.
+    await p.enqueue('lost/');
+    expect((await cli(p, ['status', run.runId!, '--check'])).code).toBe(0);
+    const w = await p.startWorker();
+    await p.drained();
+    await w.close();
   });
 
   it('names an unknown run clearly', async () => {

@@ -8,8 +8,12 @@ export function registerStatusCommand(program: Command): void {
     .argument('[RUN]', 'run id (default: the newest run)')
     .option('--json', 'machine-readable output (stable shape)')
     .option('--watch', 'redraw every 2 s until interrupted')
-    .action(async (run: string | undefined, o: { json?: boolean; watch?: boolean }) => {
-      const { formatStatus, loadStatus } = await import('../runStatus.js');
+    .option(
+      '--check',
+      'exit code for scripts: 0 healthy or done, 1 paused, 3 failed cards, 4 cards pending with nothing queued',
+    )
+    .action(async (run: string | undefined, o: { json?: boolean; watch?: boolean; check?: boolean }) => {
+      const { formatStatus, HEALTH_EXIT, loadStatus } = await import('../runStatus.js');
       await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
         for (;;) {
@@ -18,7 +22,10 @@ export function registerStatusCommand(program: Command): void {
           else if (o.watch && process.stdout.isTTY)
             process.stdout.write(`\u001b[2J\u001b[H${formatStatus(st)}\n`);
           else console.log(formatStatus(st));
-          if (!o.watch) return;
+          if (!o.watch) {
+            if (o.check) process.exitCode = HEALTH_EXIT[st.health];
+            return;
+          }
           await new Promise((r) => setTimeout(r, 2000));
         }
       });

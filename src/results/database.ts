@@ -32,8 +32,11 @@ export interface DatabaseOptions {
 export interface Database {
   pool: pg.Pool;
   kind: 'postgres' | 'pglite';
-  /** For PGlite: whether this process serves the directory or connects to the one that does. */
-  role: 'server' | 'owner' | 'client';
+  /**
+   * For PGlite: whether this process serves the directory or connects to the one that does (a
+   * client becomes the owner when it takes over from one that stopped). `server` on PostgreSQL.
+   */
+  readonly role: 'server' | 'owner' | 'client';
   schema: string;
   close(): Promise<void>;
 }
@@ -52,7 +55,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const ident = quoteIdent(schema);
   let pool: pg.Pool;
   let kind: Database['kind'];
-  let role: Database['role'];
+  let role: () => Database['role'];
   let closeBackend: () => Promise<void>;
   if (opts.databaseUrl) {
     pool = new pg.Pool({
@@ -61,13 +64,20 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       ...(schema === 'public' ? {} : { options: `-c search_path=${ident}` }),
     });
     kind = 'postgres';
-    role = 'server';
+    role = () => 'server';
     closeBackend = () => pool.end();
   } else {
-    const embedded = await openEmbedded(opts.dataDir, { ...opts.embedded, poolSize: opts.poolSize ?? 8 });
+    const embedded = await openEmbedded(opts.dataDir, {
+      ...opts.embedded,
+      poolSize: opts.poolSize ?? 8,
+      // A process that takes over serving starts a fresh PGlite session: the schema is set again.
+      ...(schema === 'public'
+        ? {}
+        : { onTakeOver: async (p: pg.Pool) => void (await p.query(`SET search_path TO ${ident}`)) }),
+    });
     pool = embedded.pool;
     kind = 'pglite';
-    role = embedded.role;
+    role = () => embedded.role;
     closeBackend = () => embedded.close();
   }
   // An idle client whose server went away emits 'error' on the pool; without a listener that
@@ -87,7 +97,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     if (e instanceof SchemaVersionError) throw e;
     throw describeConnectError(e, opts);
   }
-  return { pool, kind, role, schema, close: closeBackend };
+  return {
+    pool,
+    kind,
+    get role() {
+      return role();
+    },
+    schema,
+    close: closeBackend,
+  };
 }
 
 function describeConnectError(e: unknown, opts: DatabaseOptions): Error {

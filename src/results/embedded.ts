@@ -7,7 +7,6 @@ import {
   openSync,
   readFileSync,
   rmSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,6 +24,14 @@ import pg from 'pg';
  * file, opens PGlite and serves it on a Unix socket (PostgreSQL wire protocol, pglite-socket);
  * every process, the owner included, talks to it through `pg`, so one SQL code path serves
  * PGlite and PostgreSQL alike. A stale lock (its process is gone) is taken over.
+ *
+ * The serving process may stop first (an operator stops the `work` that happened to open the
+ * store while a `run` goes on elsewhere). Every client watches for that: a query that finds no
+ * one serving waits for the lock to be released, takes it, opens PGlite and serves the directory
+ * itself (or connects to whichever process took it first), then runs the query again. Queries
+ * that never reached the server are retried whatever they are; one cut off mid-way only when it
+ * reads, since a write may have been done (the callers that write retry with their own checks,
+ * e.g. the card ledger).
  */
 
 /** The directory is held by a live process that does not serve it: only a human can sort that out. */
@@ -39,8 +46,11 @@ interface LockInfo {
 
 export interface EmbeddedDatabase {
   pool: pg.Pool;
-  /** `owner` opened PGlite and serves it; `client` connects to the owner's socket. */
-  role: 'owner' | 'client';
+  /**
+   * `owner` opened PGlite and serves it; `client` connects to the owner's socket. A client
+   * becomes the owner when it takes over from an owner that stopped.
+   */
+  readonly role: 'owner' | 'client';
   dir: string;
   close(): Promise<void>;
 }
@@ -52,6 +62,14 @@ export interface EmbeddedOptions {
   connectWaitMs?: number;
   /** Connections the owner serves at once, all processes together; default 32. */
   maxConnections?: number;
+  /**
+   * Run by a process that starts serving the directory after another stopped, before any query
+   * is retried: what the session needs (PGlite is one session for every connection, so a
+   * `SET search_path` made through the old owner is gone).
+   */
+  onTakeOver?: (pool: pg.Pool) => Promise<void>;
+  /** How long a query waits for a new owner after the serving process stopped, ms; default 60,000. */
+  takeOverWaitMs?: number;
 }
 
 const SOCKET_FILE = '.s.PGSQL.5432';
@@ -85,15 +103,30 @@ function poolFor(socketDir: string, size: number): pg.Pool {
   return new pg.Pool({ host: socketDir, port: 5432, user: 'postgres', database: 'postgres', max: size });
 }
 
-async function waitServing(pool: pg.Pool, waitMs: number): Promise<boolean> {
+/**
+ * Waits until the lock's holder answers on its socket: `serving`, or `gone` as soon as the lock
+ * no longer names that live process (it stopped: take the lock), or `silent` after `waitMs`.
+ */
+async function waitServing(
+  lockPath: string,
+  lock: LockInfo,
+  waitMs: number,
+): Promise<'serving' | 'gone' | 'silent'> {
   const deadline = Date.now() + waitMs;
   for (;;) {
+    const probe = new pg.Client({ host: lock.socketDir, port: 5432, user: 'postgres', database: 'postgres' });
+    probe.on('error', () => undefined);
     try {
-      await pool.query('SELECT 1');
-      return true;
+      await probe.connect();
+      await probe.query('SELECT 1');
+      return 'serving';
     } catch {
-      if (Date.now() > deadline) return false;
+      const now = readLock(lockPath);
+      if (!now || now.pid !== lock.pid || !pidAlive(now.pid)) return 'gone';
+      if (Date.now() > deadline) return 'silent';
       await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await probe.end().catch(() => undefined);
     }
   }
 }
@@ -141,11 +174,18 @@ async function initdbInChild(pgdata: string): Promise<void> {
     throw new Error(`creating the database failed (initdb exited ${code}): ${stderr.trim().slice(0, 500)}`);
 }
 
-export async function openEmbedded(dir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
-  mkdirSync(dir, { recursive: true });
+/** Who serves the directory to this process: itself (`release` stops serving), or another. */
+interface Serving {
+  role: 'owner' | 'client';
+  socketDir: string;
+  release?: () => Promise<void>;
+}
+
+/** Takes the lock and serves the directory, or finds the live process that serves it. */
+async function acquire(dir: string, opts: EmbeddedOptions, waitMs: number): Promise<Serving> {
   const lockPath = join(dir, 'owner.lock');
-  const poolSize = opts.poolSize ?? 8;
-  for (let tries = 0; tries < 5; tries++) {
+  const deadline = Date.now() + waitMs;
+  for (let unreadable = 0; ; ) {
     let fd: number;
     try {
       fd = openSync(lockPath, 'wx');
@@ -155,7 +195,7 @@ export async function openEmbedded(dir: string, opts: EmbeddedOptions = {}): Pro
       if (!lock) {
         // The owner is between creating and writing the lock file: look again shortly.
         await new Promise((r) => setTimeout(r, 100));
-        if (!readLock(lockPath) && tries >= 3) unlinkSync(lockPath);
+        if (!readLock(lockPath) && ++unreadable >= 4) rmSync(lockPath, { force: true });
         continue;
       }
       if (!pidAlive(lock.pid)) {
@@ -163,30 +203,92 @@ export async function openEmbedded(dir: string, opts: EmbeddedOptions = {}): Pro
         rmSync(join(lock.socketDir, SOCKET_FILE), { force: true });
         continue;
       }
-      const pool = poolFor(lock.socketDir, poolSize);
-      if (await waitServing(pool, opts.connectWaitMs ?? 20_000)) {
-        return { pool, role: 'client', dir, close: () => pool.end() };
-      }
-      await pool.end().catch(() => undefined);
+      const state = await waitServing(lockPath, lock, Math.max(0, deadline - Date.now()));
+      if (state === 'serving') return { role: 'client', socketDir: lock.socketDir };
+      if (state === 'gone' && Date.now() <= deadline) continue;
       throw new EmbeddedDatabaseBusyError(
         `the embedded database in ${dir} is held by process ${lock.pid}, which does not serve it to other processes. ` +
           'Stop that process (or wait for it to finish), or use a PostgreSQL server for several processes: set DATABASE_URL=postgres://...',
       );
     }
-    return await becomeOwner(dir, lockPath, fd, poolSize, opts.maxConnections ?? 32);
+    return await becomeOwner(dir, lockPath, fd, opts.maxConnections ?? 32);
   }
-  throw new EmbeddedDatabaseBusyError(
-    `could not take or join the embedded database in ${dir}; remove ${lockPath} if no macao-ocr process runs`,
+}
+
+/** Errors of a connection that never reached the server: nothing was run, any query may be sent again. */
+const NOT_CONNECTED = new Set(['ENOENT', 'ECONNREFUSED']);
+
+/** Whether `sql` only reads: safe to run again after its connection was cut mid-way. */
+function onlyReads(sql: unknown): boolean {
+  const text = typeof sql === 'string' ? sql : (sql as { text?: unknown } | undefined)?.text;
+  return (
+    typeof text === 'string' && /^\s*(SELECT|WITH)\b/i.test(text) && !/\b(INSERT|UPDATE|DELETE)\b/i.test(text)
   );
+}
+
+/** The serving process went away under this query: its connection refused, or cut. */
+function servingLost(e: unknown, sql: unknown): boolean {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code && NOT_CONNECTED.has(err.code)) return true;
+  const cut =
+    err.code === 'ECONNRESET' ||
+    err.code === 'EPIPE' ||
+    err.code === '57P01' ||
+    /Connection terminated|connection is closed/i.test(String(err.message));
+  return cut && onlyReads(sql);
+}
+
+export async function openEmbedded(dir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
+  mkdirSync(dir, { recursive: true });
+  let serving = await acquire(dir, opts, opts.connectWaitMs ?? 20_000);
+  const pool = poolFor(serving.socketDir, opts.poolSize ?? 8);
+  let closed = false;
+  let takingOver: Promise<void> | undefined;
+  // One take-over at a time for the whole process, however many queries found the owner gone.
+  const takeOver = (): Promise<void> =>
+    (takingOver ??= (async () => {
+      try {
+        serving = await acquire(dir, opts, opts.takeOverWaitMs ?? 60_000);
+        // New connections go to whoever serves now (the same socket unless the path was too long).
+        (pool.options as { host?: string }).host = serving.socketDir;
+        if (serving.role === 'owner') await opts.onTakeOver?.(pool);
+      } finally {
+        takingOver = undefined;
+      }
+    })());
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  (pool as unknown as { query: unknown }).query = async (...args: unknown[]) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await query(...args);
+      } catch (e) {
+        if (closed || attempt >= 3 || typeof args.at(-1) === 'function' || !servingLost(e, args[0])) throw e;
+        await takeOver();
+      }
+    }
+  };
+  return {
+    pool,
+    get role() {
+      return serving.role;
+    },
+    dir,
+    async close() {
+      closed = true;
+      await takingOver?.catch(() => undefined);
+      // Reverse order of acquisition; the lock goes last so no one opens PGlite while it closes.
+      await pool.end().catch(() => undefined);
+      await serving.release?.();
+    },
+  };
 }
 
 async function becomeOwner(
   dir: string,
   lockPath: string,
   fd: number,
-  poolSize: number,
   maxConnections: number,
-): Promise<EmbeddedDatabase> {
+): Promise<Serving> {
   const socketDir = chooseSocketDir(dir);
   try {
     writeSync(fd, JSON.stringify({ pid: process.pid, socketDir } satisfies LockInfo));
@@ -223,16 +325,12 @@ async function becomeOwner(
       `could not open the embedded database in ${dir}: ${err.message}. If it is damaged, move it aside or set DATABASE_URL.`,
     );
   }
-  const pool = poolFor(socketDir, poolSize);
   const ownedDb = db;
   const ownedServer = server;
   return {
-    pool,
     role: 'owner',
-    dir,
-    async close() {
-      // Reverse order of acquisition; the lock goes last so no one opens PGlite while it closes.
-      await pool.end().catch(() => undefined);
+    socketDir,
+    async release() {
       await ownedServer.stop().catch(() => undefined);
       await ownedDb.close().catch(() => undefined);
       rmSync(join(socketDir, SOCKET_FILE), { force: true });

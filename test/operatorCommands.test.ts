@@ -169,6 +169,30 @@ describe('operator commands: status, report, retry, resume', () => {
     expect(report.out.trim().split('\n')).toHaveLength(fronts + 1 + 3 + 2);
   });
 
+  it("a second enqueue of the same prefix leaves the first run's report as it was, and lists its own cards", async () => {
+    const lines = async (run: string) =>
+      (await cli(p, ['report', run, '--format', 'jsonl'])).out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { frontKey: string; outcome: string; reason: string | null })
+        .map((r) => `${r.frontKey} ${r.outcome} ${r.reason}`)
+        .sort();
+    const before = await lines(runId);
+    const second = await cli(p, ['enqueue', `s3://${p.bucket}/ops/`]);
+    expect(second.code).toBe(0);
+    const secondRun = /run (\S+):/.exec(second.out)![1]!;
+    expect(await lines(runId)).toEqual(before);
+    // The second run holds every card and file it listed, each with its reason.
+    const mine = await lines(secondRun);
+    expect(mine).toHaveLength(before.length);
+    expect(mine.filter((l) => l.endsWith(' skipped already-recognized'))).toHaveLength(fronts + 1);
+    expect(mine.filter((l) => l.endsWith(' skipped already-rejected'))).toHaveLength(3);
+    const st = JSON.parse((await cli(p, ['status', secondRun, '--json'])).out);
+    const c = st.counts;
+    expect(c.recognized + c.rejected + c.failed + c.skipped + st.pending).toBe(before.length);
+    expect(c.skipped).toBe(before.length);
+  });
+
   it('a rejected card re-listed is already-rejected at once; --reprocess rejected sends it at once', async () => {
     const calls = () => p.emulator.stats().calls;
     const before = calls();
@@ -204,12 +228,15 @@ describe('operator commands: status, report, retry, resume', () => {
     const r = await cli(p, ['status', run.runId!, '--check']);
     expect(r.code).toBe(4);
     expect(r.out).toContain('1 cards pending and nothing in the queue');
-    // Enqueueing the source again puts it back.
-    await p.enqueue('lost/');
-    expect((await cli(p, ['status', run.runId!, '--check'])).code).toBe(0);
+    // Enqueueing the source again leaves the card in its run, waiting in the store again; a
+    // worker's keeper queues it and the run finishes.
+    const again = await p.enqueue('lost/');
+    expect(again.counts.skipped).toEqual({ 'already-queued': 1 });
     const w = await p.startWorker();
     await p.drained();
     await w.close();
+    expect((await cli(p, ['status', run.runId!, '--check'])).code).toBe(0);
+    expect((await p.store.runSummary(run.runId!))?.counts).toMatchObject({ pending: 0, recognized: 1 });
   });
 
   it('names an unknown run clearly', async () => {

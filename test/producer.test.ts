@@ -62,10 +62,12 @@ describe('producer: from a bucket to one job per card', () => {
     await put('batch/g-FRONT.JPG');
     await put('batch/h_front.jpg');
   });
-  beforeEach(async () => {
+  /** No job, no row: a card pending in an earlier run would stay there (`already-queued`). */
+  const fresh = async (): Promise<void> => {
     await queue.obliterate({ force: true });
     await store.pool.query('TRUNCATE cards, api_calls, runs CASCADE');
-  });
+  };
+  beforeEach(fresh);
   afterAll(async () => {
     await queue?.obliterate({ force: true });
     await queue?.close();
@@ -144,25 +146,39 @@ describe('producer: from a bucket to one job per card', () => {
       cardOf(rej!, 'rejected'),
       cardOf(fail!, 'failed'),
     ]);
-    await queue.obliterate({ force: true }); // the jobs are done and gone; only the ledger remembers
+    // The three jobs are done and gone; only the ledger remembers. The fourth card's job is lost
+    // (Redis flushed): the card stays pending in the first run, whose keeper queues it again.
+    await queue.obliterate({ force: true });
 
     const again = await enqueueRun(base({ sources: [`s3://${bucket}/batch/`] }));
-    expect(again.counts.enqueued).toBe(1);
+    expect(again.counts.enqueued).toBe(0);
     expect(again.counts.skipped).toMatchObject({
       'already-recognized': 1,
       'already-rejected': 1,
       'already-failed': 1,
+      'already-queued': 1,
     });
+    const lost = await store.pool.query('SELECT run_id FROM cards WHERE pending AND queued_at IS NULL');
+    expect(lost.rows).toEqual([{ run_id: first.runId }]);
     await queue.obliterate({ force: true });
 
     const failed = await enqueueRun(base({ sources: [`s3://${bucket}/batch/`], reprocess: 'failed' }));
-    expect(failed.counts.enqueued).toBe(2);
-    expect((await jobs()).map((d) => d.frontKey)).toContain(fail!.frontKey);
+    expect(failed.counts.enqueued).toBe(1);
+    expect((await jobs()).map((d) => d.frontKey)).toEqual([fail!.frontKey]);
     await queue.obliterate({ force: true });
+    await store.pool.query('UPDATE cards SET pending = false, outcome = $1 WHERE pending', ['failed']);
 
     const all = await enqueueRun(base({ sources: [`s3://${bucket}/batch/`], reprocess: 'all' }));
     expect(all.counts.enqueued).toBe(4);
     expect((await jobs()).every((d) => d.reprocess === true)).toBe(true);
+    // Each run's history holds every card and skipped file it listed (4 cards; a back without
+    // its front, a GIF, an empty file and a text file), with what became of each there, and its
+    // skipped rows add up to its skip reasons.
+    for (const r of [first, again, failed, all]) {
+      const c = (await store.runSummary(r.runId!))!.counts;
+      expect(c.recognized + c.rejected + c.failed + c.skipped + c.pending).toBe(8);
+      expect(c.skipped).toBe(Object.values(r.counts.skipped).reduce((a, b) => a + b, 0));
+    }
   });
 
   it('treats a replaced object (new ETag) as a new card version', async () => {
@@ -223,11 +239,11 @@ describe('producer: from a bucket to one job per card', () => {
       enqueued: 1,
       skipped: { 'not-found': 1 },
     });
-    await queue.obliterate({ force: true });
+    await fresh();
     const csv = join(dir, 'list.csv');
     writeFileSync(csv, `id,uri\n1,s3://${bucket}/batch/b.png\n2,"s3://${bucket}/batch/h_front.jpg"\n`);
     expect((await enqueueRun(base({ manifest: csv }))).counts.enqueued).toBe(2);
-    await queue.obliterate({ force: true });
+    await fresh();
     const jsonl = join(dir, 'list.jsonl');
     writeFileSync(
       jsonl,

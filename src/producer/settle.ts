@@ -98,18 +98,37 @@ function collectCards(counts: EnqueueCounts, items: Paired[], rows: SeenCard[]):
   return cards;
 }
 
-/** The cards neither still queued nor settled by the ledger (unless reprocessed); the rest counted as skips. */
+/**
+ * The cards neither queued nor pending elsewhere nor settled by the ledger (unless reprocessed).
+ * The rest are counted as skips and written to the run's history with their reason; a card
+ * pending in another run stays in that run, so no later run rewrites an earlier one's history.
+ */
 async function cardsToQueue(ctx: EnqueueContext, cards: SeenCard[]): Promise<SeenCard[]> {
-  const { opts, counts } = ctx;
+  const { opts, counts, runId } = ctx;
   const ids = cards.map((c) => c.versionId);
-  const [outcomes, queued] = await Promise.all([opts.store.outcomesOf(ids), jobsExisting(opts, ids)]);
+  const [ledger, queued] = await Promise.all([opts.store.ledgerOf(ids), jobsExisting(opts, ids)]);
   const toQueue: SeenCard[] = [];
+  const skips: { versionId: string; reason: string }[] = [];
+  const lost: string[] = [];
+  const skip = (versionId: string, reason: string): void => {
+    countSkip(counts, reason);
+    skips.push({ versionId, reason });
+  };
   for (const c of cards) {
-    const outcome = outcomes.get(c.versionId) ?? null;
-    if (queued.has(c.versionId)) countSkip(counts, 'already-queued');
-    else if (outcome === null || outcome === 'skipped' || reprocesses(opts.reprocess, outcome))
+    const known = ledger.get(c.versionId);
+    const outcome = known?.outcome ?? null;
+    if (queued.has(c.versionId)) skip(c.versionId, 'already-queued');
+    else if (known?.pendingIn && known.pendingIn !== runId) {
+      skip(c.versionId, 'already-queued');
+      // Marked queued, yet no job: lost with Redis. Its own run's keeper queues it again.
+      if (known.queued) lost.push(c.versionId);
+    } else if (outcome === null || outcome === 'skipped' || reprocesses(opts.reprocess, outcome))
       toQueue.push(c);
-    else countSkip(counts, LEDGER_SKIP[outcome]);
+    else skip(c.versionId, LEDGER_SKIP[outcome]);
+  }
+  if (runId && !opts.dryRun) {
+    await opts.store.requeueLost(lost);
+    await opts.store.recordLedgerSkips(runId, skips);
   }
   return toQueue;
 }

@@ -75,30 +75,37 @@ type Row = Record<string, unknown> & { version_id: string };
  * column, which the export does not carry) is neither sent by the database nor parsed here.
  */
 const PUBLIC_EXPORT_COLUMNS = [
-  'run_id',
-  'version_id',
-  'bucket',
-  'front_key',
-  'back_key',
-  'front_etag',
-  'back_etag',
-  'pending',
-  'outcome',
-  'reason',
-  'error_code',
-  'error_message',
-  'attempts',
-  'api_calls',
-  'latency_ms',
-  'request_id',
-  'warnings',
-  'checks',
-  'purged_at',
+  // What became of the card in this run: the run's history row.
+  'rc.run_id',
+  'rc.version_id',
+  'rc.pending',
+  'rc.outcome',
+  'rc.reason',
+  'rc.error_code',
+  'rc.attempts',
+  'rc.api_calls',
+  // What the card is: its own row (the latest answer's fields, warnings and checks).
+  'c.bucket',
+  'c.front_key',
+  'c.back_key',
+  'c.front_etag',
+  'c.back_etag',
+  'c.error_message',
+  'c.latency_ms',
+  'c.request_id',
+  'c.warnings',
+  'c.checks',
+  'c.purged_at',
 ];
-const EXPORT_COLUMNS = [...PUBLIC_EXPORT_COLUMNS, 'portrait_key', ...Object.values(FIELD_COLUMNS)].join(', ');
+const EXPORT_COLUMNS = [
+  ...PUBLIC_EXPORT_COLUMNS,
+  'c.portrait_key',
+  ...Object.values(FIELD_COLUMNS).map((col) => `c.${col}`),
+].join(', ');
 
 function toRecord(r: Row): CardRecord {
   const outcome = (r.pending ? 'pending' : r.outcome) as CardRecord['outcome'];
+  const answered = outcome === 'recognized';
   let fields: Record<string, string> | null = null;
   // A purged card's fields are gone, and a reader's export never had them: null, not empty.
   if (outcome === 'recognized' && FIELD_COLUMNS.ID in r && !r.purged_at) {
@@ -122,11 +129,13 @@ function toRecord(r: Row): CardRecord {
     errorMessage: (r.error_message as string | null) ?? null,
     attempts: r.attempts as number,
     apiCalls: r.api_calls as number,
-    latencyMs: (r.latency_ms as number | null) ?? null,
-    requestId: (r.request_id as string | null) ?? null,
-    warnings: r.warnings as CardWarning[],
-    checks: r.checks as CheckFinding[],
-    portraitKey: (r.portrait_key as string | null) ?? null,
+    // The answer's details belong to the run that was answered: a run that skipped the card, or
+    // in which it failed before a later run recognized it, does not show them.
+    latencyMs: answered ? ((r.latency_ms as number | null) ?? null) : null,
+    requestId: answered ? ((r.request_id as string | null) ?? null) : null,
+    warnings: answered ? (r.warnings as CardWarning[]) : [],
+    checks: answered ? (r.checks as CheckFinding[]) : [],
+    portraitKey: answered ? ((r.portrait_key as string | null) ?? null) : null,
     fields,
     purgedAt: r.purged_at ? (r.purged_at as Date).toISOString() : null,
   };
@@ -199,23 +208,24 @@ export async function* cardRecordPages(
   const pageSize = opts.pageSize ?? 200;
   const outcomes = opts.outcomes?.filter((o) => o !== 'pending') ?? null;
   const withPending = opts.outcomes ? opts.outcomes.includes('pending') : true;
-  // Fresh planner statistics first: each page must be an ordered index scan (cards_run_version).
+  // Fresh planner statistics first: each page must be an ordered index scan (run_cards' key).
   // Statistics gathered before this run existed (or none: embedded PGlite has no autovacuum)
   // make the planner expect a handful of rows and sort the whole run for every page, an export
   // quadratic in the run's size (bench/results-store: 13.6 s instead of 3 s for 100,000 cards).
   // ANALYZE samples a bounded number of rows (~0.5 s); a user who does not own the table gets a
   // warning from PostgreSQL, not an error, and the export goes on.
-  await pool.query('ANALYZE cards (run_id, version_id)');
+  await pool.query('ANALYZE run_cards (run_id, version_id)');
   const personal = opts.personal ?? true;
   const columns = personal ? EXPORT_COLUMNS : PUBLIC_EXPORT_COLUMNS.join(', ');
   const table = personal ? 'cards' : 'cards_public';
   let after = '';
   for (;;) {
     const { rows } = await pool.query<Row>(
-      `SELECT ${columns} FROM ${table} WHERE run_id = $1 AND version_id > $2
-         AND (($3::text[] IS NULL AND ($4 OR NOT pending)) OR (NOT pending AND outcome = ANY($3::text[])) OR ($4 AND pending))
-         AND ($5::text IS NULL OR error_code = $5)
-       ORDER BY version_id LIMIT $6`,
+      `SELECT ${columns} FROM run_cards rc JOIN ${table} c ON c.version_id = rc.version_id
+       WHERE rc.run_id = $1 AND rc.version_id > $2
+         AND (($3::text[] IS NULL AND ($4 OR NOT rc.pending)) OR (NOT rc.pending AND rc.outcome = ANY($3::text[])) OR ($4 AND rc.pending))
+         AND ($5::text IS NULL OR rc.error_code = $5)
+       ORDER BY rc.version_id LIMIT $6`,
       [opts.runId, after, outcomes, withPending, opts.errorCode ?? null, pageSize],
     );
     if (rows.length === 0) break;

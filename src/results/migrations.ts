@@ -193,4 +193,32 @@ CREATE OR REPLACE VIEW cards_public AS
   FROM cards;
 `,
   },
+  {
+    version: 6,
+    name: 'what became of each card in each run',
+    sql: `
+-- A run's history: one row per card version the run saw, with what became of it in that run.
+-- \`cards\` holds a version's latest state (the ledger, the fields, the run that sends it now);
+-- a later run that lists the same version again adds its own row here and never changes an
+-- earlier run's. Reports and summaries read this table, joined to \`cards\` for the fields.
+CREATE TABLE run_cards (
+  run_id       text NOT NULL REFERENCES runs (id),
+  version_id   text NOT NULL,
+  outcome      text CHECK (outcome IN ('recognized', 'rejected', 'failed', 'skipped')),
+  reason       text,
+  error_code   text,
+  pending      boolean NOT NULL,
+  attempts     integer NOT NULL DEFAULT 0,
+  api_calls    integer NOT NULL DEFAULT 0,
+  finished_at  timestamptz,
+  PRIMARY KEY (run_id, version_id)
+);
+CREATE INDEX run_cards_version ON run_cards (version_id);
+INSERT INTO run_cards (run_id, version_id, outcome, reason, error_code, pending, attempts, api_calls, finished_at)
+  SELECT run_id, version_id, CASE WHEN pending THEN NULL ELSE outcome END, reason, error_code, pending,
+         attempts, api_calls, finished_at
+  FROM cards;
+ALTER TABLE run_cards ALTER COLUMN run_id SET STATISTICS 10, ALTER COLUMN version_id SET STATISTICS 10;
+`,
+  },
 ];

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { syncRunCardsSql } from './writes.js';
 
 /**
  * The columns of `cards` that hold personal data: every recognized field (typed and as printed),
@@ -71,7 +72,8 @@ export async function cardsToPurge(
   const { rows } = await pool.query<LocationRow>(
     `SELECT ${LOCATION_COLUMNS} FROM cards
       WHERE purged_at IS NULL AND NOT pending AND finished_at < $1
-        AND ($2::text IS NULL OR run_id = $2) AND version_id > $3
+        AND ($2::text IS NULL OR version_id IN (SELECT version_id FROM run_cards WHERE run_id = $2))
+        AND version_id > $3
       ORDER BY version_id LIMIT $4`,
     [opts.before, opts.runId ?? null, opts.after, opts.limit],
   );
@@ -116,7 +118,7 @@ export async function tombstone(
   reason: 'retention' | 'erasure',
 ): Promise<number> {
   if (versionIds.length === 0) return 0;
-  const { rowCount } = await pool.query(
+  const { rows, rowCount } = await pool.query<{ run_id: string; version_id: string; erased: boolean }>(
     `UPDATE cards SET
        ${PERSONAL_COLUMNS.map((c) => `${c} = NULL`).join(', ')},
        checks = (SELECT coalesce(jsonb_agg(jsonb_build_object('code', c->>'code')), '[]'::jsonb)
@@ -129,8 +131,17 @@ export async function tombstone(
        reason = CASE WHEN $2 = 'erasure' AND pending THEN 'erased' ELSE reason END,
        pending = pending AND $2 <> 'erasure',
        updated_at = now()
-     WHERE version_id = ANY($1::text[])`,
+     WHERE version_id = ANY($1::text[])
+     RETURNING run_id, version_id, reason = 'erased' AS erased`,
     [versionIds, reason],
   );
+  // The run an erased card was pending in records it skipped.
+  const erased = rows.filter((r) => r.erased);
+  if (erased.length > 0) {
+    const { text, values } = syncRunCardsSql(
+      erased.map((r) => ({ runId: r.run_id, versionId: r.version_id })),
+    );
+    await pool.query(text, values);
+  }
   return rowCount ?? 0;
 }

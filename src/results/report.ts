@@ -7,6 +7,7 @@ import type { RunSummary } from './types.js';
 /** Everything the summary of a run shows, gathered in a few queries. */
 export interface RunReport {
   summary: RunSummary;
+  skipReasons: { reason: string; count: number }[];
   errorCodes: { code: string; outcome: string; count: number }[];
   apiCallCodes: { code: string; count: number }[];
   warnings: { code: number; name: string; count: number }[];
@@ -17,13 +18,14 @@ export interface RunReport {
 export async function loadRunReport(store: ResultsStore, runId: string): Promise<RunReport | undefined> {
   const summary = await store.runSummary(runId);
   if (!summary) return undefined;
-  const [errorCodes, apiCallCodes, warnings, checks] = await Promise.all([
+  const [skipReasons, errorCodes, apiCallCodes, warnings, checks] = await Promise.all([
+    store.skipReasonCounts(runId),
     store.errorCodeCounts(runId),
     store.apiCallCodeCounts(runId),
     store.warningCounts(runId),
     store.checkCounts(runId),
   ]);
-  return { summary, errorCodes, apiCallCodes, warnings, checks };
+  return { summary, skipReasons, errorCodes, apiCallCodes, warnings, checks };
 }
 
 const pad = (s: string | number, n: number): string => String(s).padEnd(n);
@@ -42,9 +44,11 @@ export function formatRunReport(r: RunReport): string {
     : '';
   lines.push(`run ${s.id}  ${s.state}${s.pausedReason ? ` (paused: ${s.pausedReason})` : ''}${elapsed}`);
   lines.push(`  sources   ${s.sources.join(' ')}`);
-  lines.push(`  found     ${s.found} objects, ${s.enqueued} cards enqueued (${s.paired} with a back image)`);
+  lines.push(
+    `  found     ${s.found} objects: ${s.enqueued} cards to send (${s.paired} with a back image)${manifestLines(s.skipped)}`,
+  );
   lines.push('');
-  lines.push(`  cards     ${total}`);
+  lines.push(`  listed    ${total} cards and files, each with its outcome in this run`);
   for (const [k, v] of [
     ['recognized', c.recognized],
     ['rejected', c.rejected],
@@ -54,10 +58,9 @@ export function formatRunReport(r: RunReport): string {
   ] as const) {
     if (v > 0 || k !== 'pending') lines.push(`    ${pad(k, 11)} ${v}`);
   }
-  const skipped = Object.entries(s.skipped).filter(([, n]) => n > 0);
-  if (skipped.length > 0) {
+  if (r.skipReasons.length > 0) {
     lines.push('  skipped by reason');
-    for (const [reason, n] of skipped.sort((a, b) => b[1] - a[1])) lines.push(`    ${pad(reason, 22)} ${n}`);
+    for (const { reason, count } of r.skipReasons) lines.push(`    ${pad(reason, 22)} ${count}`);
   }
   if (r.errorCodes.length > 0) {
     lines.push('  rejected and failed by error code');
@@ -86,6 +89,17 @@ export function formatRunReport(r: RunReport): string {
         : ''),
   );
   return lines.join('\n');
+}
+
+/** Manifest lines that named no card (a bad line, a missing object): counted, with no row. */
+function manifestLines(skipped: Record<string, number>): string {
+  const bad = skipped['bad-manifest-line'] ?? 0;
+  const missing = skipped['not-found'] ?? 0;
+  const parts = [
+    ...(bad > 0 ? [`${bad} bad manifest lines`] : []),
+    ...(missing > 0 ? [`${missing} manifest objects not found`] : []),
+  ];
+  return parts.length > 0 ? `; ${parts.join(', ')}` : '';
 }
 
 /** The fields of an exported card that its line in `report`'s table shows. */

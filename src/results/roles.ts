@@ -71,12 +71,12 @@ GRANT INSERT ON ${s}.audit_log TO ${all};
 GRANT USAGE ON SEQUENCE ${s}.audit_log_id_seq TO ${all};
 
 -- ${worker}: the pipeline reads and writes runs, cards and the call ledger.
-GRANT SELECT, INSERT, UPDATE ON ${s}.runs, ${s}.cards TO ${worker};
+GRANT SELECT, INSERT, UPDATE ON ${s}.runs, ${s}.cards, ${s}.run_cards TO ${worker};
 GRANT SELECT, INSERT ON ${s}.api_calls TO ${worker};
 GRANT USAGE ON SEQUENCE ${s}.api_calls_id_seq TO ${worker};
 
--- ${reader}: runs, the call ledger, and the cards without their personal columns.
-GRANT SELECT ON ${s}.runs, ${s}.api_calls, ${s}.cards_public TO ${reader}, ${reviewer};
+-- ${reader}: runs and their history, the call ledger, and the cards without their personal columns.
+GRANT SELECT ON ${s}.runs, ${s}.run_cards, ${s}.api_calls, ${s}.cards_public TO ${reader}, ${reviewer};
 REVOKE SELECT ON ${s}.cards FROM ${reader};
 GRANT SELECT (${PUBLIC_CARD_COLUMNS.join(', ')}) ON ${s}.cards TO ${reader};
 

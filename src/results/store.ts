@@ -3,7 +3,13 @@ import type pg from 'pg';
 import { type AuditEntry, recordAudit } from './audit.js';
 import { type Database, type DatabaseOptions, openDatabase } from './database.js';
 import type { ApiCallRow, CardResult, Outcome, Priority, RunRow, RunSummary, SeenCard } from './types.js';
-import { insertApiCallsSql, upsertOutcomesSql, upsertSeenSql } from './writes.js';
+import {
+  insertApiCallsSql,
+  insertLedgerSkipsSql,
+  syncRunCardsSql,
+  upsertOutcomesSql,
+  upsertSeenSql,
+} from './writes.js';
 
 /** Rows per multi-row statement: well under PostgreSQL's 65,535 bind parameters (9 per seen card). */
 const BATCH = 1000;
@@ -152,7 +158,7 @@ export class ResultsStore {
   async latestRun(): Promise<RunRow | undefined> {
     const { rows } = await this.pool.query<RunDbRow>(
       `SELECT * FROM runs
-        ORDER BY EXISTS (SELECT 1 FROM cards c WHERE c.run_id = runs.id) DESC, started_at DESC, id DESC
+        ORDER BY EXISTS (SELECT 1 FROM run_cards rc WHERE rc.run_id = runs.id) DESC, started_at DESC, id DESC
         LIMIT 1`,
     );
     return rows[0] ? toRun(rows[0]) : undefined;
@@ -214,12 +220,38 @@ export class ResultsStore {
 
   // --- writes ---
 
-  /** Records the card versions the producer saw (pending, or skipped with a reason), in batches. */
+  /**
+   * Records the card versions the producer saw (pending, or skipped with a reason), in batches,
+   * and each in the run's history.
+   */
   async recordSeen(runId: string, cards: readonly SeenCard[]): Promise<void> {
     for (let i = 0; i < cards.length; i += BATCH) {
-      const { text, values } = upsertSeenSql(runId, cards.slice(i, i + BATCH));
+      const batch = cards.slice(i, i + BATCH);
+      const { text, values } = upsertSeenSql(runId, batch);
+      await this.pool.query(text, values);
+      await this.syncRunCards(batch.map((c) => ({ runId, versionId: c.versionId })));
+    }
+  }
+
+  /**
+   * Records in a run's history the cards it listed but did not send because of the ledger
+   * (`already-recognized`, `already-queued`, ...). A card the run holds already keeps its row.
+   */
+  async recordLedgerSkips(
+    runId: string,
+    skips: readonly { versionId: string; reason: string }[],
+  ): Promise<void> {
+    for (let i = 0; i < skips.length; i += BATCH) {
+      const { text, values } = insertLedgerSkipsSql(runId, skips.slice(i, i + BATCH));
       await this.pool.query(text, values);
     }
+  }
+
+  /** Copies the cards' state now into these runs' history rows ({@link syncRunCardsSql}). */
+  async syncRunCards(pairs: readonly { runId: string; versionId: string }[]): Promise<void> {
+    if (pairs.length === 0) return;
+    const { text, values } = syncRunCardsSql(pairs);
+    await this.pool.query(text, values);
   }
 
   /**
@@ -243,6 +275,7 @@ export class ResultsStore {
       // A version missing from RETURNING was kept by the WHERE: it is recognized already.
       for (const r of batch) held.set(r.versionId, 'recognized');
       for (const r of rows) held.set(r.version_id, r.outcome);
+      await this.syncRunCards(batch.map((r) => ({ runId: r.runId, versionId: r.versionId })));
     }
     return held;
   }
@@ -285,11 +318,51 @@ export class ResultsStore {
    * says it is recognized already (queued again while an earlier job was recognizing it: the
    * producer's row update had set it pending).
    */
-  async settleRecognized(versionId: string): Promise<void> {
+  async settleRecognized(versionId: string, runId: string): Promise<void> {
     await this.pool.query(
       `UPDATE cards SET pending = false, updated_at = now()
        WHERE version_id = $1 AND outcome = 'recognized' AND pending`,
       [versionId],
+    );
+    await this.syncRunCards([{ runId, versionId }]);
+  }
+
+  /**
+   * Where each known version stands: its outcome (null while never finished), and the run it
+   * is pending in, if it is: one round trip.
+   */
+  async ledgerOf(
+    versionIds: readonly string[],
+  ): Promise<Map<string, { outcome: Outcome | null; pendingIn: string | null; queued: boolean }>> {
+    if (versionIds.length === 0) return new Map();
+    const { rows } = await this.pool.query<{
+      version_id: string;
+      outcome: Outcome | null;
+      pending: boolean;
+      run_id: string;
+      queued: boolean;
+    }>(
+      `SELECT version_id, outcome, pending, run_id, queued_at IS NOT NULL AS queued
+         FROM cards WHERE version_id = ANY($1::text[])`,
+      [versionIds],
+    );
+    return new Map(
+      rows.map((r) => [
+        r.version_id,
+        { outcome: r.outcome, pendingIn: r.pending ? r.run_id : null, queued: r.queued },
+      ]),
+    );
+  }
+
+  /**
+   * Pending cards whose job was lost (marked queued, yet no job exists: Redis flushed or
+   * restored): back to waiting in the store, so their own run's keeper queues them again.
+   */
+  async requeueLost(versionIds: readonly string[]): Promise<void> {
+    if (versionIds.length === 0) return;
+    await this.pool.query(
+      'UPDATE cards SET queued_at = NULL WHERE version_id = ANY($1::text[]) AND pending AND queued_at IS NOT NULL',
+      [versionIds],
     );
   }
 
@@ -309,7 +382,7 @@ export class ResultsStore {
     const run = await this.getRun(runId);
     if (!run) return undefined;
     const { rows } = await this.pool.query<{ pending: number; outcome: Outcome | null; n: number }>(
-      `SELECT pending, outcome, count(*)::int AS n FROM cards WHERE run_id = $1 GROUP BY pending, outcome`,
+      `SELECT pending, outcome, count(*)::int AS n FROM run_cards WHERE run_id = $1 GROUP BY pending, outcome`,
       [runId],
     );
     const counts: RunSummary['counts'] = { recognized: 0, rejected: 0, failed: 0, skipped: 0, pending: 0 };
@@ -317,8 +390,6 @@ export class ResultsStore {
       if (r.pending || r.outcome === null) counts.pending += r.n;
       else counts[r.outcome] += r.n;
     }
-    // Cards skipped as already recognized keep their row (and run) from before: counted from the run.
-    counts.skipped += run.skipped['already-recognized'] ?? 0;
     const calls = await this.pool.query<{ calls: number; billed: number }>(
       'SELECT count(*)::int AS calls, count(*) FILTER (WHERE billed)::int AS billed FROM api_calls WHERE run_id = $1',
       [runId],
@@ -329,9 +400,19 @@ export class ResultsStore {
   /** Error codes of a run's finished cards, most frequent first. */
   async errorCodeCounts(runId: string): Promise<{ code: string; outcome: Outcome; count: number }[]> {
     const { rows } = await this.pool.query<{ code: string; outcome: Outcome; count: number }>(
-      `SELECT error_code AS code, outcome, count(*)::int AS count FROM cards
+      `SELECT error_code AS code, outcome, count(*)::int AS count FROM run_cards
        WHERE run_id = $1 AND error_code IS NOT NULL AND NOT pending
        GROUP BY error_code, outcome ORDER BY count DESC, code`,
+      [runId],
+    );
+    return rows;
+  }
+
+  /** A run's skipped cards and files by reason, most frequent first: they add up to its `skipped`. */
+  async skipReasonCounts(runId: string): Promise<{ reason: string; count: number }[]> {
+    const { rows } = await this.pool.query<{ reason: string; count: number }>(
+      `SELECT coalesce(reason, 'unknown') AS reason, count(*)::int AS count FROM run_cards
+       WHERE run_id = $1 AND outcome = 'skipped' AND NOT pending GROUP BY 1 ORDER BY count DESC, reason`,
       [runId],
     );
     return rows;
@@ -350,8 +431,8 @@ export class ResultsStore {
   async warningCounts(runId: string): Promise<{ code: number; name: string; count: number }[]> {
     const { rows } = await this.pool.query<{ code: number; name: string; count: number }>(
       `SELECT (w->>'code')::int AS code, w->>'name' AS name, count(*)::int AS count
-       FROM cards, jsonb_array_elements(warnings) AS w
-       WHERE run_id = $1 AND outcome = 'recognized' GROUP BY 1, 2 ORDER BY count DESC, code`,
+       FROM run_cards rc JOIN cards c USING (version_id), jsonb_array_elements(c.warnings) AS w
+       WHERE rc.run_id = $1 AND rc.outcome = 'recognized' GROUP BY 1, 2 ORDER BY count DESC, code`,
       [runId],
     );
     return rows;
@@ -360,9 +441,9 @@ export class ResultsStore {
   /** Failed checks on a run's recognized cards, most frequent first. */
   async checkCounts(runId: string): Promise<{ code: string; count: number }[]> {
     const { rows } = await this.pool.query<{ code: string; count: number }>(
-      `SELECT c->>'code' AS code, count(*)::int AS count
-       FROM cards, jsonb_array_elements(checks) AS c
-       WHERE run_id = $1 AND outcome = 'recognized' GROUP BY 1 ORDER BY count DESC, code`,
+      `SELECT f->>'code' AS code, count(*)::int AS count
+       FROM run_cards rc JOIN cards c USING (version_id), jsonb_array_elements(c.checks) AS f
+       WHERE rc.run_id = $1 AND rc.outcome = 'recognized' GROUP BY 1 ORDER BY count DESC, code`,
       [runId],
     );
     return rows;
@@ -371,8 +452,10 @@ export class ResultsStore {
   /** The failed cards of a run (for `retry`), optionally only those with one error code. */
   async failedCards(runId: string, code?: string): Promise<SeenCard[]> {
     const { rows } = await this.pool.query<CardIdentityRow>(
+      // Failed in this run and still failed now (not recognized, nor pending, since).
       `SELECT ${CARD_IDENTITY} FROM cards
-       WHERE run_id = $1 AND outcome = 'failed' AND NOT pending AND ($2::text IS NULL OR error_code = $2)
+       WHERE version_id IN (SELECT version_id FROM run_cards WHERE run_id = $1 AND outcome = 'failed')
+         AND outcome = 'failed' AND NOT pending AND ($2::text IS NULL OR error_code = $2)
        ORDER BY version_id`,
       [runId, code ?? null],
     );

@@ -55,6 +55,47 @@ WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.reason IS NULL`,
   };
 }
 
+/**
+ * Brings the rows of `run_cards` for these (run, version) pairs up to what `cards` holds for the
+ * versions now: written after every change to a card's outcome or pending state, so a run's
+ * history is the card's state when that run last touched it. A pending card has no outcome yet.
+ */
+export function syncRunCardsSql(pairs: readonly { runId: string; versionId: string }[]): Sql {
+  // One row per pair: one INSERT cannot update a row twice.
+  const unique = [...new Map(pairs.map((p) => [`${p.runId}\u0000${p.versionId}`, p])).values()];
+  return {
+    text: `
+INSERT INTO run_cards (run_id, version_id, outcome, reason, error_code, pending, attempts, api_calls, finished_at)
+SELECT v.run_id, c.version_id, CASE WHEN c.pending THEN NULL ELSE c.outcome END, c.reason, c.error_code,
+       c.pending, c.attempts, c.api_calls, c.finished_at
+FROM unnest($1::text[], $2::text[]) AS v (run_id, version_id)
+JOIN cards c ON c.version_id = v.version_id
+ON CONFLICT (run_id, version_id) DO UPDATE SET
+  outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, error_code = EXCLUDED.error_code,
+  pending = EXCLUDED.pending, attempts = EXCLUDED.attempts, api_calls = EXCLUDED.api_calls,
+  finished_at = EXCLUDED.finished_at`,
+    values: [unique.map((p) => p.runId), unique.map((p) => p.versionId)],
+  };
+}
+
+/**
+ * The cards a run listed and did not send because of what the ledger says (\`already-recognized\`,
+ * \`already-queued\`, ...): rows of the run's history only; the cards' own rows stay as they are.
+ */
+export function insertLedgerSkipsSql(
+  runId: string,
+  skips: readonly { versionId: string; reason: string }[],
+): Sql {
+  return {
+    text: `
+INSERT INTO run_cards (run_id, version_id, outcome, reason, pending)
+SELECT $1, v.version_id, 'skipped', v.reason, false
+FROM unnest($2::text[], $3::text[]) AS v (version_id, reason)
+ON CONFLICT (run_id, version_id) DO NOTHING`,
+    values: [runId, skips.map((s) => s.versionId), skips.map((s) => s.reason)],
+  };
+}
+
 function heightMetres(raw: string | undefined): number | null {
   if (!raw || !/^\d(\.\d{1,2})?$/.test(raw.trim())) return null;
   return Number(raw);

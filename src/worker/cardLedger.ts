@@ -24,14 +24,14 @@ function coerce(e: unknown): Error {
  */
 export async function skipIfRecognized(
   ctx: CardContext,
-  versionId: string,
+  card: { versionId: string; runId: string },
   reprocess: boolean,
   log: Logger,
 ): Promise<CardJobResult | undefined> {
   if (reprocess) return undefined;
-  const known = (await ctx.store.outcomesOf([versionId])).get(versionId);
+  const known = (await ctx.store.outcomesOf([card.versionId])).get(card.versionId);
   if (known !== 'recognized') return undefined;
-  await ctx.store.settleRecognized(versionId);
+  await ctx.store.settleRecognized(card.versionId, card.runId);
   log.info({ outcome: 'recognized' }, 'already recognized: not sent again');
   return { outcome: 'recognized', code: null, apiCalls: 0, alreadyRecognized: true };
 }

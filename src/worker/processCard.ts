@@ -31,7 +31,12 @@ export async function processCard(
   // client's timeout): more than Node's default of 10 listeners, none of them a leak.
   setMaxListeners(64, signal);
 
-  const skipped = await skipIfRecognized(ctx, job.id!, data.reprocess ?? false, log);
+  const skipped = await skipIfRecognized(
+    ctx,
+    { versionId: job.id!, runId: data.runId },
+    data.reprocess ?? false,
+    log,
+  );
   if (skipped) return skipped;
 
   const card = { versionId: job.id!, runId: data.runId, reprocess: data.reprocess ?? false };

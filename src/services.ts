@@ -42,16 +42,26 @@ export async function openQueueServices(
 ): Promise<QueueServices> {
   const store = await ResultsStore.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const redis = createRedis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  // The socket's own error says why (ECONNREFUSED, ENOTFOUND, a refused password); the promise
+  // only says the connection closed. Listening also keeps ioredis from printing its stack.
+  let cause: (Error & { code?: string }) | undefined;
+  const noteCause = (e: Error): void => {
+    cause ??= e;
+  };
+  redis.on('error', noteCause);
   try {
     await redis.connect();
   } catch (e) {
     await store.close();
     redis.disconnect();
+    const why = cause?.code ?? (cause ?? (e as Error)).message.replace(/\.+$/, '');
     throw new Error(
       maskSecrets(
-        `cannot reach Redis at ${config.redisUrl}: ${(e as Error).message}. Is it running, and REDIS_URL right?`,
+        `cannot reach Redis at ${config.redisUrl} (${why}): is it running, and is REDIS_URL right?`,
       ),
     );
+  } finally {
+    redis.off('error', noteCause);
   }
   const queue = new Queue<CardJobData>(opts.queueName ?? config.queueName ?? DEFAULTS.queueName, {
     connection: redis,

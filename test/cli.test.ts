@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { buildProgram } from '../src/cli/main.js';
 import { runCli } from './support/cli.js';
 
@@ -51,6 +53,7 @@ describe('macao-ocr command line', () => {
     [['enqueue'], 'give at least one s3://bucket/prefix, or --manifest FILE'],
     [['enqueue', 's3://cards/x', '--reprocess', 'some'], '--reprocess must be failed, rejected or all'],
     [['enqueue', 's3://cards/x', '--since', 'yesterday'], '--since must be a date like 2026-11-01'],
+    [['enqueue', 's3://cards/x', '--pair-pattern', 'foo'], '--pair-pattern must have the named groups'],
     [['samples', '--out', '/tmp/x', '--count', 'many'], '--count must be a whole number'],
     [['samples', '--out', '/tmp/x', '--format', 'gif'], '--format must be jpeg or png'],
     [['report', '--format', 'xml'], '--format must be table, csv or jsonl'],
@@ -97,5 +100,38 @@ describe('macao-ocr command line', () => {
     expect(printed.ocr.qps).toBe(5);
     expect(r.out).not.toContain('hidden-secret-key');
     expect(printed.tencent.secretKey).toBe('***');
+  });
+});
+
+describe('macao-ocr when a service is missing: one plain line, the right exit code', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'macao-ocr-test-missing-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('Redis down: exit 1, one line naming REDIS_URL and why, no stack', async () => {
+    const r = await cli(['status'], { REDIS_URL: 'redis://127.0.0.1:1', MACAO_OCR_DATA_DIR: dir });
+    expect(r.code).toBe(1);
+    expect(r.err.trim().split('\n')).toEqual([
+      'macao-ocr: cannot reach Redis at redis://127.0.0.1:1 (ECONNREFUSED): is it running, and is REDIS_URL right?',
+    ]);
+  });
+
+  it('no storage credentials anywhere: exit 2, one line naming the variables', async () => {
+    const r = await cli(['enqueue', 's3://cards/in/'], {
+      REDIS_URL: inject('redisUrl'),
+      MACAO_OCR_DATA_DIR: dir,
+      S3_ENDPOINT: 'http://127.0.0.1:1',
+      // Nothing for the SDK's credential chain to find: no variables, profile, files or role.
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_SESSION_TOKEN: '',
+      AWS_PROFILE: '',
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+      AWS_CONFIG_FILE: join(dir, 'none'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    expect(r.code).toBe(2);
+    expect(r.err.trim().split('\n')).toEqual([
+      'macao-ocr: opening bucket cards: no storage credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or run with an instance or task role).',
+    ]);
   });
 });

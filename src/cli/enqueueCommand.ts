@@ -3,6 +3,7 @@ import { type Config, checkNotifyUrl, loadDotEnv, parseConfig } from '../config.
 import { defaultWindow } from '../defaults.js';
 import type { EnqueueCounts, EnqueueOptions } from '../producer/enqueueRun.js';
 import { parseTimeOption } from '../producer/filter.js';
+import { compilePairPattern } from '../producer/pairing.js';
 import { parseS3Uri } from '../storage/s3Uri.js';
 import { auditCommand, withServices } from './common.js';
 import { keepHeapSmall } from './heap.js';
@@ -82,6 +83,7 @@ export function enqueueOptionsFrom(
   try {
     since = parseTimeOption('--since', o.since);
     until = parseTimeOption('--until', o.until);
+    if (o.pairPattern !== undefined) compilePairPattern(o.pairPattern);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

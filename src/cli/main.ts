@@ -62,6 +62,13 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Storage errors that exit 2, as configuration errors do. */
+const CREDENTIAL_CODES: ReadonlySet<string> = new Set([
+  'NoCredentials',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+]);
+
 export async function main(argv: string[]): Promise<number> {
   loadDotEnv();
   try {
@@ -80,6 +87,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof ConfigError) {
       console.error(`macao-ocr: configuration error: ${e.message}`);
+      return 2;
+    }
+    // Storage credentials missing or refused: the configuration, not the run, is at fault.
+    if (
+      e instanceof Error &&
+      e.name === 'StorageError' &&
+      CREDENTIAL_CODES.has(String((e as { code?: unknown }).code))
+    ) {
+      console.error(`macao-ocr: ${e.message}`);
       return 2;
     }
     const err = e instanceof Error ? e : new Error(String(e));

@@ -232,6 +232,11 @@ const OURS: Rows = {
     'Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the credential chain), restart the workers, then run `macao-ocr resume`.',
     'not-billed',
   ),
+  'Storage.NoCredentials': fatal(
+    'The workers found no object-store credentials (no variables, profile or role).',
+    'Set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or give the workers a role), restart the workers, then run `macao-ocr resume`.',
+    'not-billed',
+  ),
   'Storage.NoSuchBucket': reject(
     'The bucket was deleted since the card was listed.',
     'A new listing of its new home queues it again.',

@@ -71,6 +71,16 @@ const KNOWN_ERRORS = new Map<string, KnownError>([
   ['SignatureDoesNotMatch', BAD_CREDENTIALS],
   ['PermanentRedirect', WRONG_REGION],
   ['AuthorizationHeaderMalformed', WRONG_REGION],
+  // The SDK's credential chain found nothing: no variables, no profile, no instance role.
+  [
+    'CredentialsProviderError',
+    {
+      reportAs: 'NoCredentials',
+      transient: false,
+      advice: () =>
+        'no storage credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or run with an instance or task role).',
+    },
+  ],
   ['SlowDown', BUSY],
   ['ServiceUnavailable', BUSY],
   ['InternalError', BUSY],

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Query (and fragment) parameters whose value is a credential: passwords that database and Redis
  * clients accept as parameters, bearer tokens, and the parts of an S3 presigned URL that sign it or
@@ -49,4 +51,20 @@ export function maskSecrets(text: string): string {
       return colon < 0 ? `${scheme}${userInfo}@` : `${scheme}${userInfo.slice(0, colon)}:${MASK}@`;
     })
     .replace(SECRET_PARAM, (_, sep: string, name: string) => `${sep}${name}=${MASK}`);
+}
+
+/**
+ * A SecretId as an operator may see it in a message: its first and last four characters
+ * (`AKID…1234`), enough to tell two credentials apart, not enough to use one.
+ */
+export function maskSecretId(secretId: string): string {
+  return secretId.length > 12 ? `${secretId.slice(0, 4)}…${secretId.slice(-4)}` : `${secretId.slice(0, 2)}…`;
+}
+
+/**
+ * Names one credential (SecretId and key together) without revealing either: 16 hex digits of a
+ * SHA-256. A rotated key under the same SecretId is a different credential.
+ */
+export function credentialFingerprint(secretId: string, secretKey: string): string {
+  return createHash('sha256').update(`${secretId}\u0000${secretKey}`).digest('hex').slice(0, 16);
 }

@@ -35,6 +35,8 @@ export interface CardQueueKeys {
   pausedReason: string;
   /** Held by the worker that refills the runs' windows from the store (a token, expiring). */
   refillLock: string;
+  /** The running workers' heartbeats (a sorted set by time of the last beat): host, pid, credential. */
+  workers: string;
   /** BullMQ's hash of one job: it exists while the job does (waiting, active, delayed, failed). */
   job(jobId: string): string;
   /** BullMQ's lock of one job: the token of the worker that holds it. */
@@ -45,6 +47,7 @@ export function cardQueueKeys(queue: KeyNamer): CardQueueKeys {
   return {
     pausedReason: queue.toKey('paused-reason'),
     refillLock: queue.toKey('refill-lock'),
+    workers: queue.toKey('workers'),
     job: (jobId) => queue.toKey(jobId),
     jobLock: (jobId) => queue.toKey(`${jobId}:lock`),
   };
@@ -52,5 +55,5 @@ export function cardQueueKeys(queue: KeyNamer): CardQueueKeys {
 
 /** The keys {@link cardQueueKeys} adds to BullMQ's, for clean-ups that must leave nothing behind. */
 export function ownKeys(keys: CardQueueKeys): string[] {
-  return [keys.pausedReason, keys.refillLock];
+  return [keys.pausedReason, keys.refillLock, keys.workers];
 }

@@ -4,7 +4,7 @@ import { DEFAULT_QUEUE_PREFIX } from './queue.js';
 import { quotaKeys } from './redisKeys.js';
 import { jobsInQueue, pendingAhead } from './results/runLifecycle.js';
 import type { QueueServices } from './services.js';
-import { pauseReason } from './worker/circuitBreaker.js';
+import { describePause, pauseReason } from './worker/circuitBreaker.js';
 import { RateLimiter } from './worker/rateLimiter.js';
 
 /** The `status --json` contract that scripts rely on: extend it, never rename a field. */
@@ -104,7 +104,7 @@ export async function loadStatus(s: QueueServices, runId: string): Promise<Statu
     cardsAhead: ahead,
     effectiveQps: Math.round(effectiveQps * 100) / 100,
     paused,
-    pausedReason: reason ? `${reason.code}: ${reason.hint}` : (summary.pausedReason ?? null),
+    pausedReason: reason ? describePause(reason) : (summary.pausedReason ?? null),
     cardsPerSecond: rate === null ? null : Math.round(rate * 100) / 100,
     accountConditions: summary.accountConditions.map((code) => `${code}: ${ACCOUNT_CONDITIONS[code] ?? ''}`),
     etaSeconds: pending === 0 ? 0 : pace > 0 ? Math.ceil((ahead + pending) / pace) : null,

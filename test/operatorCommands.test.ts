@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cardQueueKeys } from '../src/redisKeys.js';
 import { queuedCount, queuedJobs } from './support/cardQueue.js';
 import { runCli } from './support/cli.js';
-import { outcomes, type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
+import { CREDENTIAL, outcomes, type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
+import { until } from './support/processes.js';
 
 /** Runs the CLI in-process against the pipeline's services. */
 function cli(p: Pipeline, args: string[]): ReturnType<typeof runCli> {
@@ -237,6 +238,36 @@ describe('operator commands: status, report, retry, resume', () => {
     await w.close();
     expect((await cli(p, ['status', run.runId!, '--check'])).code).toBe(0);
     expect((await p.store.runSummary(run.runId!))?.counts).toMatchObject({ pending: 0, recognized: 1 });
+  });
+
+  it('resume waits for the workers that hold the refused SecretId (named, masked), or goes on with --force', async () => {
+    await p.upload('auth/', { count: 2, seed: 9 });
+    p.emulator.configure({ faults: { 'AuthFailure.SecretIdNotFound': 1 } });
+    const w = await p.startWorker({ concurrency: 1 });
+    try {
+      const run = await p.enqueue('auth/');
+      await until(() => p.queue.isPaused(), 20_000, 'the queue to pause');
+      const st = JSON.parse((await cli(p, ['status', run.runId!, '--json'])).out);
+      expect(st.pausedReason).toMatch(/^AuthFailure\.SecretIdNotFound \(SecretId AKID…0001\): /);
+      expect(st.pausedReason).not.toContain(CREDENTIAL.secretId);
+      const refused = await cli(p, ['resume']);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain('still sign with the refused SecretId AKID…0001');
+      expect(refused.err).toContain(`:${process.pid}`);
+      expect(refused.err).toContain('--force');
+      expect(await p.queue.isPaused()).toBe(true);
+      // The account fixed (in life: a new key, and the workers restarted with it).
+      p.emulator.configure({ faults: {} });
+      const forced = await cli(p, ['resume', '--force']);
+      expect(forced.code).toBe(0);
+      expect(forced.out).toContain('resumed (it was paused for AuthFailure.SecretIdNotFound)');
+      await p.drained();
+      expect((await p.store.runSummary(run.runId!))?.counts).toMatchObject({ recognized: 2, pending: 0 });
+    } finally {
+      await w.close();
+    }
+    // A stopped worker's heartbeat is gone at once.
+    expect(await p.redis.zcard(cardQueueKeys(p.queue).workers)).toBe(0);
   });
 
   it('names an unknown run clearly', async () => {

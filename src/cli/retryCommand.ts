@@ -28,12 +28,23 @@ export function registerRetryCommands(program: Command): void {
   program
     .command('resume')
     .description('continue after a fatal API error paused every worker (fix its cause first)')
-    .action(async () => {
+    .option('--force', 'resume even while workers still sign with the credential the API refused')
+    .action(async (o: { force?: boolean }) => {
       const { resumeQueue } = await import('../worker/circuitBreaker.js');
       await withQueueServices(async (s) => {
-        const reason = await resumeQueue(s.queue, s.redis, s.store);
-        await s.store.audit({ command: 'resume', args: [], counts: { wasPaused: reason ? 1 : 0 } });
-        console.log(reason ? `resumed (it was paused for ${reason.code})` : 'resumed (it was not paused)');
+        const r = await resumeQueue(s.queue, s.redis, s.store, { force: o.force ?? false });
+        if (!r.resumed) {
+          const where = r.holders.map((w) => `${w.host}:${w.pid}`).join(', ');
+          console.error(
+            `macao-ocr: not resumed: ${r.holders.length} running worker(s) still sign with the refused SecretId ${r.reason.secretId} (${where}), and the queue would pause again within seconds. Restart them with the fixed credential first, or run \`macao-ocr resume --force\`.`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        await s.store.audit({ command: 'resume', args: [], counts: { wasPaused: r.reason ? 1 : 0 } });
+        console.log(
+          r.reason ? `resumed (it was paused for ${r.reason.code})` : 'resumed (it was not paused)',
+        );
       });
     });
 }

@@ -73,7 +73,8 @@ export function registerRunCommand(program: Command): void {
       if (config.retainDays !== undefined && !r.interrupted)
         await applyRetention(services, config.retainDays);
       if (r.paused) {
-        console.error(`\nthe queue is paused: ${r.paused.code}. ${r.paused.hint}`);
+        const { describePause } = await import('../worker/circuitBreaker.js');
+        console.error(`\nthe queue is paused: ${describePause(r.paused)}`);
         process.exitCode = 1;
       } else if (r.interrupted) process.exitCode = 1;
       else if ((r.report?.summary.counts.failed ?? 0) > 0) process.exitCode = 3;

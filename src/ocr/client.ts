@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { CommonClient } from 'tencentcloud-sdk-nodejs-common';
 import { DEFAULTS } from '../defaults.js';
 import { parseEndpoint } from '../endpoint.js';
+import { credentialFingerprint, maskSecretId } from '../maskSecrets.js';
 import { CLIENT_CODES, ruleFor } from './errorActions.js';
 import { OcrError } from './OcrError.js';
 import {
@@ -86,6 +87,8 @@ export interface OcrClient {
   ): Promise<RecognizeMacaoIDCardOCRResponse>;
   /** The endpoint in use, for logs (no secrets in it). */
   readonly endpoint: string;
+  /** Which credential it signs with, safe to show: the SecretId masked, and a fingerprint of both parts. */
+  readonly credential: { secretId: string; fingerprint: string };
   /** Releases the keep-alive sockets. */
   close(): void;
 }
@@ -139,6 +142,10 @@ export function createOcrClient(options: OcrClientOptions): OcrClient {
 
   return {
     endpoint: `${protocol}${host}`,
+    credential: {
+      secretId: maskSecretId(options.secretId),
+      fingerprint: credentialFingerprint(options.secretId, options.secretKey),
+    },
     recognize(req, opts = {}) {
       return this.recognizeWire(toWireRequest(req), opts);
     },

@@ -13,6 +13,7 @@ import { ByteBudget } from './byteBudget.js';
 import type { CardContext, CardJobResult } from './cardContext.js';
 import { CircuitBreaker } from './circuitBreaker.js';
 import { ConcurrencyTuner } from './concurrencyTuner.js';
+import { startHeartbeat } from './heartbeat.js';
 import { lockLeftMs } from './lockLeft.js';
 import { openPortraits, type PortraitsPlace } from './portrait.js';
 import { processCard } from './processCard.js';
@@ -166,6 +167,11 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     ...(opts.keeperEveryMs !== undefined ? { everyMs: opts.keeperEveryMs } : {}),
   });
 
+  const heartbeat = startHeartbeat(redis, keys.workers, {
+    secretId: opts.client.credential.secretId,
+    credential: opts.client.credential.fingerprint,
+  });
+
   let closing: Promise<void> | undefined;
   const parts = { worker, queue, connections: [redis, workerRedis], log, inFlight: () => active };
   return {
@@ -182,6 +188,7 @@ export async function startCardWorker(opts: CardWorkerOptions): Promise<CardWork
     close(graceMs = DEFAULTS.graceMs) {
       closing ??= (async () => {
         tuner.stop();
+        await heartbeat.stop();
         await keeper.stop();
         await closeWorker(parts, graceMs);
       })();
@@ -211,7 +218,14 @@ function cardContext(
     client: opts.client,
     limiter,
     budget: new ByteBudget(opts.byteBudgetBytes ?? DEFAULTS.byteBudgetBytes),
-    breaker: new CircuitBreaker({ queue, redis, store: opts.store, limiter, logger: log }),
+    breaker: new CircuitBreaker({
+      queue,
+      redis,
+      store: opts.store,
+      limiter,
+      logger: log,
+      credential: opts.client.credential,
+    }),
     logger: log,
     imageMode: opts.imageMode,
     inline: { untilMs: 0 },

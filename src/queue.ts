@@ -24,6 +24,10 @@ export interface CardJobData extends CardVersion {
   sizeBytes?: number;
   /** Send even if the ledger says recognized (`--reprocess all`), and let the result overwrite. */
   reprocess?: boolean;
+  /** How long the card may keep failing before it is `failed` (`--max-retry-minutes`), ms. */
+  maxRetryMs?: number;
+  /** When its first attempt failed (epoch ms), set then by the worker when {@link maxRetryMs} is. */
+  failingSince?: number;
 }
 
 /** What a card job is made from: the version, its id, and its size as listed when known. */
@@ -58,11 +62,12 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
  */
 export const JOB_PRIORITY: Readonly<Record<Priority, number>> = { high: 1, normal: 2, low: 3 };
 
-/** How a run's jobs are made: its priority (default normal), `--reprocess`, and job options. */
+/** How a run's jobs are made: its priority (default normal), `--reprocess`, job options, retry deadline. */
 export interface CardJobOptions {
   priority?: Priority | undefined;
   reprocess?: boolean | undefined;
   jobOptions?: JobsOptions | undefined;
+  maxRetryMs?: number | undefined;
 }
 
 /** One card's job: its name, payload and options, its id the card's version id. */
@@ -79,6 +84,7 @@ export function cardJob(
     ...(card.backKey ? { backKey: card.backKey, backEtag: card.backEtag ?? '' } : {}),
     ...(card.sizeBytes !== undefined ? { sizeBytes: card.sizeBytes } : {}),
     ...(opts.reprocess ? { reprocess: true } : {}),
+    ...(opts.maxRetryMs !== undefined ? { maxRetryMs: opts.maxRetryMs } : {}),
   };
   return {
     name: CARD_JOB_NAME,

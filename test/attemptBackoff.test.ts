@@ -28,7 +28,7 @@ describe('backoff between attempts', () => {
     const run = await p.enqueue('b/', { jobOptions: { attempts: ATTEMPTS } });
     const ids = (await p.queue.getJobs(['waiting', 'prioritized'])).map((j) => j.id!);
     expect(ids).toHaveLength(CARDS);
-    await p.startWorker({ attemptBackoff: BACKOFF, quickRetries: 0 });
+    const worker = await p.startWorker({ attemptBackoff: BACKOFF, quickRetries: 0 });
 
     // Delay applied before each retry, by card: retry n (1-based) at index n - 1.
     const delays = new Map<string, number[]>(ids.map((id) => [id, []]));
@@ -75,5 +75,55 @@ describe('backoff between attempts', () => {
     // Cards failed by one outage do not come back together: their delays differ.
     const third = [...delays.values()].map((d) => d[2]);
     expect(new Set(third).size).toBeGreaterThan(1);
+    await worker.close();
+  });
+
+  it('--max-retry-minutes fails a card that keeps failing past its deadline, whatever its attempts left', async () => {
+    await p.reset();
+    p.emulator.configure({ faults: { 'FailedOperation.OcrFailed': 1 } });
+    await p.upload('d/', { count: 1, seed: 7, backRatio: 0 });
+    // A deadline of 1.5 s since the first failure, with 30 attempts that would take minutes.
+    const run = await p.enqueue('d/', { jobOptions: { attempts: 30 }, maxRetryMs: 1500 });
+    const w = await p.startWorker({ attemptBackoff: { baseMs: 200, capMs: 400 }, quickRetries: 0 });
+    const started = Date.now();
+    try {
+      await p.drained(20_000);
+    } finally {
+      await w.close();
+    }
+    const { rows } = await p.store.pool.query<{ outcome: string; error_code: string; attempts: number }>(
+      'SELECT outcome, error_code, attempts FROM cards WHERE run_id = $1',
+      [run.runId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'failed', error_code: 'FailedOperation.OcrFailed' });
+    expect(rows[0]!.attempts).toBeGreaterThanOrEqual(3);
+    expect(rows[0]!.attempts).toBeLessThan(30);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    // The failed job is BullMQ's failed job: the report's failed and the queue's agree.
+    expect(await p.queue.getFailedCount()).toBe(1);
+  });
+
+  it('--attempts and --max-retry-minutes reach the jobs; bad values exit 2 naming the option', async () => {
+    await p.reset();
+    await p.upload('o/', { count: 1, seed: 8, backRatio: 0 });
+    const env = pipelineEnv(p);
+    const r = await runCli(
+      ['enqueue', `s3://${p.bucket}/o/`, '--attempts', '3', '--max-retry-minutes', '45'],
+      env,
+    );
+    expect(r.out).toMatch(/enqueued 1,/);
+    const [job] = await p.queue.getJobs(['waiting', 'prioritized']);
+    expect(job?.opts.attempts).toBe(3);
+    expect(job?.data.maxRetryMs).toBe(45 * 60_000);
+    for (const [flag, value] of [
+      ['--attempts', '0'],
+      ['--attempts', 'many'],
+      ['--max-retry-minutes', '-1'],
+    ] as const) {
+      const bad = await runCli(['enqueue', `s3://${p.bucket}/o/`, flag, value], env);
+      expect(bad.code, `${flag} ${value}`).toBe(2);
+      expect(bad.err).toContain(flag);
+    }
   });
 });

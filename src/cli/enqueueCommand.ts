@@ -21,11 +21,40 @@ export interface EnqueueFlags {
   priority?: string;
   window?: string;
   notify?: string;
+  attempts?: string;
+  maxRetryMinutes?: string;
+}
+
+/** The retry bounds shared by `enqueue`, `run` and `retry`. */
+export function addRetryBoundFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      '--attempts <N>',
+      'attempts a card may take before it is failed (default 8: about 20 minutes of backoff)',
+    )
+    .option(
+      '--max-retry-minutes <M>',
+      'a card failing for longer than this since its first failure is failed at its next failure (a deadline for nightly runs)',
+    );
+}
+
+/** `--attempts` and `--max-retry-minutes`, checked: BullMQ's job attempts and the card's retry deadline in ms. */
+export function retryBoundsFrom(o: { attempts?: string; maxRetryMinutes?: string }): {
+  attempts: number | undefined;
+  maxRetryMs: number | undefined;
+} {
+  return {
+    attempts: o.attempts === undefined ? undefined : intOption('--attempts', o.attempts, 1, 100),
+    maxRetryMs:
+      o.maxRetryMinutes === undefined
+        ? undefined
+        : intOption('--max-retry-minutes', o.maxRetryMinutes, 1, 7 * 24 * 60) * 60_000,
+  };
 }
 
 /** The enqueue flags shared by `enqueue` and `run`. */
 export function addEnqueueFlags(cmd: Command): Command {
-  return cmd
+  return addRetryBoundFlags(cmd)
     .option(
       '--manifest <FILE>',
       'a list of s3:// URIs (plain, .csv with a uri column, or .jsonl with a uri field)',
@@ -59,6 +88,7 @@ export function enqueueOptionsFrom(
   config: Config,
 ): Omit<EnqueueOptions, 's3' | 'store' | 'queue' | 'redis'> {
   const priority = priorityOption(o.priority ?? 'normal');
+  const { attempts, maxRetryMs } = retryBoundsFrom(o);
   const window = o.window === undefined ? defaultWindow(config.ocr.qps) : intOption('--window', o.window, 1);
   const notifyUrl = o.notify ?? config.notify.url;
   if (o.notify !== undefined) checkNotifyUrl(o.notify, '--notify', config.allowInsecure);
@@ -99,6 +129,8 @@ export function enqueueOptionsFrom(
     priority,
     window,
     notifyUrl,
+    ...(attempts !== undefined ? { jobOptions: { attempts } } : {}),
+    ...(maxRetryMs !== undefined ? { maxRetryMs } : {}),
   };
 }
 

@@ -1,22 +1,35 @@
 import type { Command } from 'commander';
 import { auditCommand, resolveRun, withQueueServices } from './common.js';
+import { addRetryBoundFlags, retryBoundsFrom } from './enqueueCommand.js';
 import { keepHeapSmall } from './heap.js';
 import { priorityOption } from './options.js';
 
 export function registerRetryCommands(program: Command): void {
-  program
+  const retry = program
     .command('retry')
     .description('put a run’s failed cards back in the queue (workers pick them up)')
     .argument('[RUN]', 'run id (default: the newest run)')
     .option('--code <CODE>', 'only cards whose last error code is CODE')
-    .option('--priority <high|normal|low>', "the run's priority from now on (default: the one it has)")
-    .action(async (run: string | undefined, o: { code?: string; priority?: string }) => {
+    .option('--priority <high|normal|low>', "the run's priority from now on (default: the one it has)");
+  addRetryBoundFlags(retry).action(
+    async (
+      run: string | undefined,
+      o: { code?: string; priority?: string; attempts?: string; maxRetryMinutes?: string },
+    ) => {
       const priority = o.priority === undefined ? undefined : priorityOption(o.priority);
+      const bounds = retryBoundsFrom(o);
       keepHeapSmall();
       const { retryFailed } = await import('../producer/retryFailed.js');
       await withQueueServices(async (s) => {
         const runId = await resolveRun(s.store, run);
-        const n = await retryFailed({ store: s.store, queue: s.queue, runId, code: o.code, priority });
+        const n = await retryFailed({
+          store: s.store,
+          queue: s.queue,
+          runId,
+          code: o.code,
+          priority,
+          ...bounds,
+        });
         await auditCommand(s.store, 'retry', { queued: n });
         console.log(
           n === 0
@@ -24,7 +37,8 @@ export function registerRetryCommands(program: Command): void {
             : `run ${runId}: ${n} failed cards queued again`,
         );
       });
-    });
+    },
+  );
   program
     .command('resume')
     .description('continue after a fatal API error paused every worker (fix its cause first)')

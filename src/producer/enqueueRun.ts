@@ -34,8 +34,10 @@ export interface EnqueueOptions {
   pairPattern?: string | undefined;
   /** Keys per listing page; default 1,000. */
   pageSize?: number;
-  /** Job options over {@link DEFAULT_JOB_OPTIONS}. */
+  /** Job options over {@link DEFAULT_JOB_OPTIONS} (`--attempts` is `attempts`). */
   jobOptions?: JobsOptions;
+  /** How long a card may keep failing before it is `failed` (`--max-retry-minutes`), ms. */
+  maxRetryMs?: number;
   /** Use this run id; a run that exists already is carried on (a scheduled tick run again). */
   runId?: string;
   /** The run's claim on the shared quota; default `normal`. */
@@ -112,6 +114,7 @@ export async function enqueueRun(opts: EnqueueOptions): Promise<EnqueueResult> {
             windowSize: opts.window ?? defaultWindow(DEFAULTS.qps),
             reprocess: opts.reprocess !== undefined,
             jobOptions: opts.jobOptions,
+            maxRetryMs: opts.maxRetryMs,
           },
   };
   const emptySources: string[] = [];
@@ -237,5 +240,6 @@ function runOptions(opts: EnqueueOptions): Record<string, unknown> {
     pairPattern: opts.pairPattern ?? null,
     skipBadLines: opts.skipBadLines ?? false,
     ...(opts.jobOptions ? { jobOptions: opts.jobOptions } : {}),
+    ...(opts.maxRetryMs !== undefined ? { maxRetryMs: opts.maxRetryMs } : {}),
   };
 }

@@ -17,12 +17,25 @@ export async function retryFailed(opts: {
   code?: string | undefined;
   /** The run's new priority; default the one it has. */
   priority?: Priority | undefined;
+  /** The run's attempts per card from now on (`--attempts`); default the ones it has. */
+  attempts?: number | undefined;
+  /** The run's retry deadline per card from now on (`--max-retry-minutes`), ms. */
+  maxRetryMs?: number | undefined;
 }): Promise<number> {
-  const run = await opts.store.getRun(opts.runId);
+  let run = await opts.store.getRun(opts.runId);
   if (!run) throw new Error(`no run ${opts.runId}`);
   const cards = await opts.store.failedCards(opts.runId, opts.code);
   if (cards.length === 0) return 0;
   if (opts.priority) await opts.store.setRunPriority(run.id, opts.priority);
+  if (opts.attempts !== undefined || opts.maxRetryMs !== undefined) {
+    // Kept on the run: the keeper makes the jobs beyond its window with them too.
+    const jobOptions = { ...(run.options.jobOptions as object | undefined) };
+    await opts.store.updateRunOptions(run.id, {
+      ...(opts.attempts !== undefined ? { jobOptions: { ...jobOptions, attempts: opts.attempts } } : {}),
+      ...(opts.maxRetryMs !== undefined ? { maxRetryMs: opts.maxRetryMs } : {}),
+    });
+    run = (await opts.store.getRun(run.id)) ?? run;
+  }
   await opts.store.recordSeen(opts.runId, cards);
   await mapLimit(cards, 16, async (c) => {
     await opts.queue.remove(c.versionId).catch(() => 0);

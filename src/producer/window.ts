@@ -21,6 +21,8 @@ export interface RunJobs {
   windowSize: number | null;
   reprocess: boolean;
   jobOptions?: JobsOptions | undefined;
+  /** How long a card may keep failing (`--max-retry-minutes`), ms; unset: its attempts alone bound it. */
+  maxRetryMs?: number | undefined;
 }
 
 /** How a recorded run's jobs are made, from its row (its enqueue's options kept there). */
@@ -31,6 +33,7 @@ export function runJobsOf(run: Pick<RunRow, 'id' | 'priority' | 'windowSize' | '
     windowSize: run.windowSize,
     reprocess: run.options.reprocess != null,
     jobOptions: run.options.jobOptions as JobsOptions | undefined,
+    maxRetryMs: typeof run.options.maxRetryMs === 'number' ? run.options.maxRetryMs : undefined,
   };
 }
 
@@ -56,6 +59,7 @@ export async function fillWindow(
     priority: run.priority,
     reprocess: run.reprocess,
     jobOptions: run.jobOptions,
+    maxRetryMs: run.maxRetryMs,
   });
   await markQueued(
     store,

@@ -187,6 +187,14 @@ export class ResultsStore {
     await this.pool.query('UPDATE runs SET priority = $2 WHERE id = $1', [id, priority]);
   }
 
+  /** Merges `patch` into a run's options (what its later jobs are made with). */
+  async updateRunOptions(id: string, patch: Record<string, unknown>): Promise<void> {
+    await this.pool.query('UPDATE runs SET options = options || $2::jsonb WHERE id = $1', [
+      id,
+      JSON.stringify(patch),
+    ]);
+  }
+
   /**
    * Notes a condition of the account the API reported during a run (once per run): true when it
    * is new to the run, so that it is logged once however many cards report it.

@@ -98,7 +98,17 @@ function factsOf<Q extends boolean>(
     maxAttempts: call.maxAttempts,
     lockLost: call.lockLost,
     shuttingDown: call.signal.aborted,
+    pastDeadline: pastDeadline(call.job.data),
   };
+}
+
+/** Whether a card has been failing for longer than its run allows (`maxRetryMs` since its first failure). */
+function pastDeadline(data: CardJobData): boolean {
+  return (
+    data.maxRetryMs !== undefined &&
+    data.failingSince !== undefined &&
+    Date.now() - data.failingSince >= data.maxRetryMs
+  );
 }
 
 /** The provider could not download our URL: the process's next cards go inline too, for a while. */

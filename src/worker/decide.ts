@@ -16,7 +16,7 @@ import type { PresentMode } from './presentImage.js';
  *   queue without spending an attempt.
  * - `pause`: nothing will succeed until a human acts; every worker stops and the card waits.
  * - `reject`: permanent for this card; recorded `rejected`.
- * - `fail`: the card's tries are spent; recorded `failed`.
+ * - `fail`: the card's tries are spent (its attempts, or its run's `--max-retry-minutes`); recorded `failed`.
  * - `retryLater`: the attempt is spent; BullMQ tries the card again after a backoff.
  */
 export type Decision =
@@ -60,6 +60,8 @@ export interface FailureFacts {
   lockLost: boolean;
   /** Whether the job's signal has aborted (shutdown: the grace period is over). */
   shuttingDown: boolean;
+  /** Whether the card has kept failing longer than its run allows (`--max-retry-minutes`). */
+  pastDeadline?: boolean;
 }
 
 /**
@@ -92,7 +94,10 @@ export function decide(f: FailureFacts): Decision {
   if (f.rule.action === 'fatal') return 'pause';
   // Still too large once downscaled: no other image to send.
   if (f.rule.action === 'reject' || (f.fromCall && f.rule.fallback === 'downscale')) return 'reject';
-  const spent = f.attempt >= f.maxAttempts || (f.rule.maxTries !== undefined && f.attempt >= f.rule.maxTries);
+  const spent =
+    f.attempt >= f.maxAttempts ||
+    (f.rule.maxTries !== undefined && f.attempt >= f.rule.maxTries) ||
+    f.pastDeadline === true;
   return spent ? 'fail' : 'retryLater';
 }
 

@@ -79,8 +79,11 @@ const SETTLE: Readonly<Record<CallFailure['decision'], Settle>> = {
     throw new UnrecoverableError(failure.code);
   },
 
-  async retryLater({ log }, ledger, { err, code }) {
+  async retryLater({ job, log }, ledger, { err, code }) {
     await ledger.settled();
+    // The run bounds how long a card may keep failing: the clock starts at its first failure.
+    if (job.data.maxRetryMs !== undefined && job.data.failingSince === undefined)
+      await job.updateData({ ...job.data, failingSince: Date.now() }).catch(() => undefined);
     log.warn({ code }, 'transient failure: the card is retried later');
     throw err instanceof OcrError ? err : new Error(`${code}: ${errorMessage(err)}`);
   },

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { loadDotEnv, parseConfig } from '../config.js';
+import { maskSecrets } from '../maskSecrets.js';
 import { withStore } from './common.js';
 import { UsageError } from './usageError.js';
 
@@ -60,5 +62,53 @@ export function registerAuditCommand(program: Command): void {
           }
         }
       });
+    });
+}
+
+export function registerStoreCommand(program: Command): void {
+  const store = program.command('store').description('the results store itself');
+  store
+    .command('copy')
+    .description(
+      'copy the results store (the embedded one by default) into an empty PostgreSQL database: runs, cards, the call ledger and the audit log, so nothing is paid for twice after the move',
+    )
+    .requiredOption('--to <URL>', 'postgres://user:password@host:5432/db, empty (migrated here if new)')
+    .action(async (o: { to: string }) => {
+      if (!/^postgres(ql)?:\/\//.test(o.to))
+        throw new UsageError(`--to must be a postgres:// URL, got \`${maskSecrets(o.to)}\``);
+      loadDotEnv();
+      const config = parseConfig();
+      if (config.databaseUrl === o.to)
+        throw new UsageError('--to is the store in use (DATABASE_URL): nothing to copy');
+      const [{ ResultsStore }, { copyStore, StoreNotEmptyError }] = await Promise.all([
+        import('../results/store.js'),
+        import('../results/copyStore.js'),
+      ]);
+      const from = await ResultsStore.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+      try {
+        const to = await ResultsStore.open({ databaseUrl: o.to, dataDir: config.dataDir, migrate: true });
+        try {
+          const counts = await copyStore(from.pool, to.pool, {
+            onTable: (table, n) => {
+              if (process.stderr.isTTY) process.stderr.write(`  ${table}: ${n} rows\n`);
+            },
+          }).catch((e: unknown) => {
+            throw e instanceof StoreNotEmptyError ? new UsageError(`--to: ${e.message}`) : e;
+          });
+          // Card data moved to another database: who did it is kept there. The URL is masked.
+          await to.audit({ command: 'store copy', args: ['--to', maskSecrets(o.to)], counts });
+          const where = config.databaseUrl
+            ? maskSecrets(config.databaseUrl)
+            : `the embedded store in ${config.dataDir}`;
+          console.log(
+            `copied ${where} to ${maskSecrets(o.to)}: ${counts.runs} runs, ${counts.cards} cards, ${counts.run_cards} run history rows, ${counts.api_calls} API calls, ${counts.audit_log} audit entries.\n` +
+              `Use it from now on with DATABASE_URL=${maskSecrets(o.to)} (a card recognized before is not paid for again).`,
+          );
+        } finally {
+          await to.close();
+        }
+      } finally {
+        await from.close();
+      }
     });
 }

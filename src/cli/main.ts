@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadDotEnv } from '../config.js';
-import { registerAuditCommand, registerMigrateCommand, registerRolesCommand } from './adminCommands.js';
+import {
+  registerAuditCommand,
+  registerMigrateCommand,
+  registerRolesCommand,
+  registerStoreCommand,
+} from './adminCommands.js';
 import { registerConfigCommand } from './configCommand.js';
 import { registerDashboardCommand } from './dashboardCommand.js';
 import { registerDemoCommand } from './demoCommand.js';
@@ -56,6 +61,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerMigrateCommand(program);
   registerRolesCommand(program);
+  registerStoreCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();

@@ -54,12 +54,28 @@ export interface LogOptions {
   stream?: 'stdout' | 'stderr';
 }
 
-/** The project's logger: JSON lines, with card data and secrets redacted. */
+/** Set on a logger that writes for a person at a terminal (children inherit it). */
+const FOR_A_PERSON = Symbol('macao-ocr.logForAPerson');
+
+/**
+ * The level of a line written once per card (`card done`, a transient failure retried): `debug`
+ * on a terminal, where a person reads one progress line and the warnings that matter (the
+ * per-card lines show with LOG_LEVEL=debug); `level` (default info) in JSON lines for machines.
+ */
+export function perCardLevel(log: Logger, level: 'info' | 'warn' = 'info'): 'debug' | 'info' | 'warn' {
+  return (log as Logger & { [FOR_A_PERSON]?: boolean })[FOR_A_PERSON] ? 'debug' : level;
+}
+
+/**
+ * The project's logger: JSON lines with ISO times, card data and secrets redacted; on a
+ * terminal, one readable line per entry with the local time.
+ */
 export function createLogger(opts: LogOptions = {}): Logger {
   const options: LoggerOptions = {
     level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: opts.name ? { component: opts.name } : {},
+    timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (opts.destination) return pino(options, opts.destination);
   const out = opts.stream === 'stderr' ? process.stderr : process.stdout;
@@ -68,16 +84,18 @@ export function createLogger(opts: LogOptions = {}): Logger {
   if (out.isTTY && process.env.LOG_FORMAT !== 'json') {
     // Loaded only for a terminal: a worker under systemd or in a container never needs it.
     const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-    return pino(
+    const logger = pino(
       options,
       pretty({
         colorize: true,
         translateTime: 'SYS:HH:MM:ss',
-        ignore: 'pid,hostname',
+        ignore: 'pid,hostname,component',
+        singleLine: true,
         sync: true,
         destination: out.fd,
       }),
     );
+    return Object.assign(logger, { [FOR_A_PERSON]: true });
   }
   return pino(options, pino.destination({ fd: out.fd, sync: true }));
 }

@@ -119,6 +119,20 @@ describe('operator commands: status, report, retry, resume', () => {
     const t = await cli(p, ['report', runId]);
     expect(t.out).toMatch(/recognized\s+\d+/);
     expect(t.out).toContain('FailedOperation.OcrFailed');
+    // One line per card, sorted by key, each saying why: skip reasons, error codes, flags.
+    const cardLines = t.out
+      .split('\n\n')
+      .at(-1)!
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+    expect(cardLines).toHaveLength(fronts + 1 + 3 + 2);
+    const keys = cardLines.map((l) => /^ {2}\S+ +[! ] (\S+)/.exec(l)![1]!);
+    expect(keys).toEqual([...keys].sort());
+    const skipped = cardLines.filter((l) => l.trimStart().startsWith('skipped'));
+    expect(skipped).toHaveLength(2);
+    for (const l of skipped) expect(l).toMatch(/ {2}(empty|unsupported-format)$/);
+    for (const l of cardLines.filter((x) => x.includes(' ! ')))
+      expect(l).toMatch(/ {2}([a-z-]+ \(-91\d\d\)|[A-Za-z]+\.[A-Za-z.]+)/);
   });
 
   it('retry puts the failed card back; a worker then recognizes it', async () => {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MacaoCardFields } from '../src/card/fields.js';
 import { versionId } from '../src/results/cardVersion.js';
-import { exportCards } from '../src/results/exportCards.js';
+import { type ExportOptions, exportCards } from '../src/results/exportCards.js';
 import { migrate } from '../src/results/migrate.js';
 import { MIGRATIONS } from '../src/results/migrations.js';
 import type { ResultsStore } from '../src/results/store.js';
@@ -399,5 +399,36 @@ describe.each<Backend>(['pglite', 'postgres'])('results store on %s', (backend) 
     });
     expect(byCode.trim().split('\n').length).toBe(parsed.length);
     expect(run).toBeTruthy();
+  });
+
+  it("filters a reviewer's list: flagged cards, by API warning (code or name), by check finding", async () => {
+    const r3 = (await store.createRun({ sources: ['s3://cards/review/'] })).id;
+    const [warned, checked, clean, failed] = [seen(7001), seen(7002), seen(7003), seen(7004)];
+    await store.recordSeen(r3, [warned, checked, clean, failed]);
+    await store.recordOutcomes([
+      result(warned, r3, 'recognized', { warnings: [{ code: -9108, name: 'blurry' }], checks: [] }),
+      result(checked, r3, 'recognized', {
+        warnings: [],
+        checks: [{ code: 'ID.CheckDigit', message: 'the check digit does not match' }],
+      }),
+      result(clean, r3, 'recognized', { warnings: [], checks: [] }),
+      result(failed, r3, 'failed'),
+    ]);
+    const keys = async (extra: Partial<ExportOptions>) =>
+      (await collect(store, { runId: r3, format: 'jsonl', ...extra }))
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).frontKey as string)
+        .sort();
+    expect(await keys({ flagged: true })).toEqual([warned.frontKey, checked.frontKey].sort());
+    expect(await keys({ warning: '-9108' })).toEqual([warned.frontKey]);
+    expect(await keys({ warning: 'blurry' })).toEqual([warned.frontKey]);
+    expect(await keys({ check: 'ID.CheckDigit' })).toEqual([checked.frontKey]);
+    expect(await keys({ warning: 'photocopy' })).toEqual([]);
+    // In CSV a warning reads as a spreadsheet shows it: its name first, no formula guard needed.
+    const csv = await collect(store, { runId: r3, format: 'csv', warning: 'blurry' });
+    expect(csv).toContain(',blurry (-9108),');
+    expect(csv).not.toContain("'-9108");
   });
 });

@@ -15,6 +15,9 @@ interface ReportFlags {
   out?: string;
   outcome?: string[];
   code?: string;
+  flagged?: boolean;
+  warning?: string;
+  check?: string;
 }
 
 /** Registers `report`: a run's summary and its cards as a table, CSV or JSONL. */
@@ -31,6 +34,15 @@ export function registerReportCommand(program: Command): void {
       collect,
     )
     .option('--code <CODE>', 'only cards whose last error code is CODE')
+    .option(
+      '--flagged',
+      'only recognized cards with an API warning or a finding of our checks: a reviewer’s list',
+    )
+    .option(
+      '--warning <CODE>',
+      'only recognized cards with this API warning, by code or name (-9108 or blurry)',
+    )
+    .option('--check <CODE>', 'only recognized cards with this finding of our checks (e.g. ID.CheckDigit)')
     .action(async (run: string | undefined, o: ReportFlags) => {
       checkReportFlags(o);
       keepHeapSmall();
@@ -47,6 +59,9 @@ export function registerReportCommand(program: Command): void {
           runId,
           outcomes: o.outcome as (Outcome | 'pending')[] | undefined,
           errorCode: o.code,
+          flagged: o.flagged,
+          warning: o.warning,
+          check: o.check,
           personal,
         };
         const n =
@@ -69,18 +84,22 @@ function checkReportFlags(o: ReportFlags): void {
   }
 }
 
-/** The run's summary, a blank line, then one {@link formatCardLine} per card, on standard output. */
+/**
+ * The run's summary, a blank line, then one {@link formatCardLine} per card sorted by front key,
+ * on standard output. The export's own records and filter; CSV and JSONL stream in version order.
+ */
 async function printTable(store: ResultsStore, filter: Omit<ExportOptions, 'format'>): Promise<number> {
   const { formatCardLine, formatRunReport, loadRunReport } = await import('../results/report.js');
   const { cardRecordPages } = await import('../results/exportCards.js');
   const report = await loadRunReport(store, filter.runId);
   if (report) console.log(formatRunReport(report));
   console.log('');
-  // The export's own records: the table's filter and order are those of the other formats.
-  const lines: string[] = [];
-  for await (const page of cardRecordPages(store.pool, filter)) lines.push(...page.map(formatCardLine));
-  console.log(lines.join('\n'));
-  return lines.length;
+  const cards: { key: string; line: string }[] = [];
+  for await (const page of cardRecordPages(store.pool, filter))
+    for (const r of page) cards.push({ key: `${r.bucket}/${r.frontKey}`, line: formatCardLine(r) });
+  cards.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  console.log(cards.map((c) => c.line).join('\n'));
+  return cards.length;
 }
 
 /** The cards as CSV or JSONL, to `out` or standard output. */

@@ -12,6 +12,12 @@ export interface ExportOptions {
   outcomes?: (Outcome | 'pending')[] | undefined;
   /** Only cards whose last error code is this. */
   errorCode?: string | undefined;
+  /** Only recognized cards with a warning of the API or a finding of our checks (a reviewer's list). */
+  flagged?: boolean | undefined;
+  /** Only recognized cards with this API warning, by code (`-9108`) or name (`blurry`). */
+  warning?: string | undefined;
+  /** Only recognized cards with this finding of our checks (`ID.CheckDigit`, ...). */
+  check?: string | undefined;
   /**
    * Rows per page read from the database; default 200: a page stays smaller than V8's starting
    * young generation, so it dies there (see src/cli/heap.ts), at no cost in rows/s.
@@ -187,7 +193,8 @@ function csvLine(rec: CardRecord): string {
     rec.apiCalls,
     rec.latencyMs,
     rec.requestId,
-    rec.warnings.map((w) => `${w.code} ${w.name}`).join('; '),
+    // `blurry (-9108)`: a cell starting with a name, which a spreadsheet shows as written.
+    rec.warnings.map((w) => `${w.name} (${w.code})`).join('; '),
     rec.checks.map((c) => c.code).join('; '),
     rec.portraitKey,
     ...CARD_FIELD_NAMES.map((n) => rec.fields?.[n]),
@@ -225,8 +232,24 @@ export async function* cardRecordPages(
        WHERE rc.run_id = $1 AND rc.version_id > $2
          AND (($3::text[] IS NULL AND ($4 OR NOT rc.pending)) OR (NOT rc.pending AND rc.outcome = ANY($3::text[])) OR ($4 AND rc.pending))
          AND ($5::text IS NULL OR rc.error_code = $5)
+         AND (NOT $7::boolean OR (rc.outcome = 'recognized' AND NOT rc.pending
+               AND (jsonb_array_length(c.warnings) > 0 OR jsonb_array_length(c.checks) > 0)))
+         AND ($8::text IS NULL OR (rc.outcome = 'recognized' AND NOT rc.pending AND EXISTS (
+               SELECT 1 FROM jsonb_array_elements(c.warnings) w WHERE w->>'code' = $8 OR w->>'name' = $8)))
+         AND ($9::text IS NULL OR (rc.outcome = 'recognized' AND NOT rc.pending AND EXISTS (
+               SELECT 1 FROM jsonb_array_elements(c.checks) f WHERE f->>'code' = $9)))
        ORDER BY rc.version_id LIMIT $6`,
-      [opts.runId, after, outcomes, withPending, opts.errorCode ?? null, pageSize],
+      [
+        opts.runId,
+        after,
+        outcomes,
+        withPending,
+        opts.errorCode ?? null,
+        pageSize,
+        opts.flagged ?? false,
+        opts.warning ?? null,
+        opts.check ?? null,
+      ],
     );
     if (rows.length === 0) break;
     yield rows.map(toRecord);

@@ -103,15 +103,25 @@ function manifestLines(skipped: Record<string, number>): string {
 }
 
 /** The fields of an exported card that its line in `report`'s table shows. */
-export type CardLineFields = Pick<CardRecord, 'frontKey' | 'outcome' | 'errorCode' | 'warnings' | 'checks'>;
+export type CardLineFields = Pick<
+  CardRecord,
+  'frontKey' | 'outcome' | 'reason' | 'errorCode' | 'warnings' | 'checks'
+>;
 
 /**
- * One card's line in `report`'s table: its outcome, its front key, then its error code, the names
- * of the API's warnings and the codes of our checks' findings, if any.
+ * One card's line in `report`'s table: its outcome, a `!` when a reviewer should look (an API
+ * warning or a finding of our checks), its front key, then why: the skip reason, the error code,
+ * the API's warnings by name and code, our checks' findings by code.
  */
 export function formatCardLine(r: CardLineFields): string {
-  const notes = [r.errorCode, ...r.warnings.map((w) => w.name), ...r.checks.map((c) => c.code)]
+  const flagged = r.warnings.length > 0 || r.checks.length > 0;
+  const notes = [
+    r.outcome === 'skipped' ? r.reason : null,
+    r.errorCode,
+    ...r.warnings.map((w) => `${w.name} (${w.code})`),
+    ...r.checks.map((c) => c.code),
+  ]
     .filter(Boolean)
-    .join(' ');
-  return `  ${r.outcome.padEnd(11)} ${r.frontKey}${notes ? `  ${notes}` : ''}`;
+    .join(', ');
+  return `  ${r.outcome.padEnd(11)} ${flagged ? '!' : ' '} ${r.frontKey}${notes ? `  ${notes}` : ''}`;
 }

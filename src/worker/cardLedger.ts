@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import type { Logger } from '../log.js';
+import { type Logger, perCardLevel } from '../log.js';
 import type { CallRecord } from '../ocr/client.js';
 import { ruleFor } from '../ocr/errorActions.js';
 import type { CardResult } from '../results/types.js';
@@ -32,7 +32,7 @@ export async function skipIfRecognized(
   const known = (await ctx.store.outcomesOf([card.versionId])).get(card.versionId);
   if (known !== 'recognized') return undefined;
   await ctx.store.settleRecognized(card.versionId, card.runId);
-  log.info({ outcome: 'recognized' }, 'already recognized: not sent again');
+  log[perCardLevel(log)]({ outcome: 'recognized' }, 'already recognized: not sent again');
   return { outcome: 'recognized', code: null, apiCalls: 0, alreadyRecognized: true };
 }
 
@@ -96,12 +96,12 @@ export class CardLedger {
         ),
     });
     this.ctx.onOutcome?.(result.outcome, result.errorCode);
-    this.log.info(
+    this.log[perCardLevel(this.log)](
       {
         outcome: result.outcome,
         code: result.errorCode ?? null,
         apiCalls: this.calls.length,
-        latencyMs: result.latencyMs,
+        ...(result.latencyMs === undefined ? {} : { latencyMs: Math.round(result.latencyMs) }),
       },
       'card done',
     );

@@ -1,4 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
+import { perCardLevel } from '../log.js';
 import { isOcrError, OcrError } from '../ocr/OcrError.js';
 import { type CallFailure, type CardCall, LOCK_LOST } from './callWithFallbacks.js';
 import { type CardJobResult, cardBase } from './cardContext.js';
@@ -84,7 +85,7 @@ const SETTLE: Readonly<Record<CallFailure['decision'], Settle>> = {
     // The run bounds how long a card may keep failing: the clock starts at its first failure.
     if (job.data.maxRetryMs !== undefined && job.data.failingSince === undefined)
       await job.updateData({ ...job.data, failingSince: Date.now() }).catch(() => undefined);
-    log.warn({ code }, 'transient failure: the card is retried later');
+    log[perCardLevel(log, 'warn')]({ code }, 'transient failure: the card is retried later');
     throw err instanceof OcrError ? err : new Error(`${code}: ${errorMessage(err)}`);
   },
 };

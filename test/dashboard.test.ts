@@ -22,7 +22,7 @@ import { queuedCount } from './support/cardQueue.js';
 import { launchChromium } from './support/chromium.js';
 import { runCli } from './support/cli.js';
 import { URL_SIGNATURE } from './support/leaks.js';
-import { type Pipeline, startPipeline } from './support/pipeline.js';
+import { type Pipeline, pipelineEnv, startPipeline } from './support/pipeline.js';
 import { BIN, TSX, until, watchProcess } from './support/processes.js';
 
 const SCREENSHOT = join('test-output', 'dashboard.png');
@@ -365,6 +365,51 @@ describe('dashboard', () => {
     expect(await d.exited).toBe(0);
     expect(d.output()).toContain('login required');
     expect(d.output()).not.toContain(LOGIN.password);
+  });
+
+  it('its /api/runs agrees with status --json and report on recognized, rejected and failed', async () => {
+    const { runJson, runsJson } = await import('../src/results/runLifecycle.js');
+    const d = await start(false, {
+      runs: {
+        list: (limit) => runsJson(p.store, limit),
+        get: async (id) => {
+          const s = await p.store.runSummary(id);
+          return s ? runJson(s) : undefined;
+        },
+      },
+    });
+    const env = { ...pipelineEnv(p), LOG_LEVEL: 'silent' };
+    const listed = (await (await fetch(`${d.url}api/runs?limit=50`)).json()) as { run: string }[];
+    expect(listed.length).toBeGreaterThanOrEqual(3);
+    const totals = { recognized: 0, rejected: 0, failed: 0 };
+    for (const { run } of listed) {
+      const board = (await (await fetch(`${d.url}api/runs/${run}`)).json()) as {
+        counts: Record<string, number>;
+      };
+      const status = JSON.parse((await runCli(['status', run, '--json'], env)).out) as {
+        counts: Record<string, number>;
+      };
+      const report = (await runCli(['report', run, '--format', 'jsonl'], env)).out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).outcome as string);
+      for (const word of ['recognized', 'rejected', 'failed'] as const) {
+        const inReport = report.filter((o) => o === word).length;
+        expect({ run, word, board: board.counts[word], status: status.counts[word] }).toEqual({
+          run,
+          word,
+          board: inReport,
+          status: inReport,
+        });
+        totals[word] += inReport;
+      }
+    }
+    // Every word was there to agree on; and BullMQ's failed set holds the failed cards, no more.
+    expect(totals.recognized).toBeGreaterThan(0);
+    expect(totals.rejected).toBeGreaterThan(0);
+    expect(totals.failed).toBe(await p.queue.getFailedCount());
+    expect((await fetch(`${d.url}api/runs/r-none`)).status).toBe(404);
+    expect((await fetch(`${d.url}api/runs?limit=0`)).status).toBe(400);
   });
 
   it('with --allow-actions, offers Retry all, retries the failed job, and reports the action for the audit log', async () => {

@@ -73,13 +73,12 @@ export function registerDashboardCommand(program: Command): void {
       const port = intOption('--port', o.port, 0, 65535);
       const { allowedHosts, auth } = guards(o, config);
       const { startDashboard } = await import('../dashboard/index.js');
-      // Actions change the queue: each one goes to the audit log, in the results store.
-      const store = o.allowActions
-        ? await (await import('../results/store.js')).ResultsStore.open({
-            databaseUrl: config.databaseUrl,
-            dataDir: config.dataDir,
-          })
-        : undefined;
+      // The runs' numbers come from the results store (`/api/runs`); actions go to its audit log.
+      const [{ ResultsStore }, { runJson, runsJson }] = await Promise.all([
+        import('../results/store.js'),
+        import('../results/runLifecycle.js'),
+      ]);
+      const store = await ResultsStore.open({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
       const dashboard = await startDashboard({
         redisUrl: config.redisUrl,
         queueName: config.queueName,
@@ -88,7 +87,14 @@ export function registerDashboardCommand(program: Command): void {
         allowedHosts,
         ...(auth ? { auth } : {}),
         allowActions: o.allowActions ?? false,
-        ...(store
+        runs: {
+          list: (limit) => runsJson(store, limit),
+          get: async (id) => {
+            const s = await store.runSummary(id);
+            return s ? runJson(s) : undefined;
+          },
+        },
+        ...(o.allowActions
           ? {
               onAction: (a) =>
                 store.audit({
@@ -99,7 +105,7 @@ export function registerDashboardCommand(program: Command): void {
             }
           : {}),
       }).catch(async (e: unknown) => {
-        await store?.close();
+        await store.close();
         const err = e instanceof Error ? e : new Error(String(e));
         throw new Error(
           `dashboard on ${o.host}:${port} with Redis ${maskSecrets(config.redisUrl)}: ${err.message}`,
@@ -118,6 +124,6 @@ export function registerDashboardCommand(program: Command): void {
         process.on('SIGTERM', stop);
       });
       await dashboard.close();
-      await store?.close();
+      await store.close();
     });
 }

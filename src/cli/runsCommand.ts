@@ -11,13 +11,9 @@ export function registerRunsCommand(program: Command): void {
     .option('--limit <N>', 'at most N runs', '20')
     .action(async (o: { json?: boolean; limit: string }) => {
       const limit = intOption('--limit', o.limit, 1);
-      const { listRuns, runJson } = await import('../results/runLifecycle.js');
+      const { runsJson } = await import('../results/runLifecycle.js');
       await withStore(async (store) => {
-        const items: RunJson[] = [];
-        for (const run of await listRuns(store, limit)) {
-          const s = await store.runSummary(run.id);
-          if (s) items.push(runJson(s));
-        }
+        const items = await runsJson(store, limit);
         if (o.json) console.log(JSON.stringify(items));
         else console.log(formatRuns(items));
       });

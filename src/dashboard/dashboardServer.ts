@@ -8,6 +8,7 @@ import express, { type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { DEFAULTS } from '../defaults.js';
 import { type CardJobData, createRedis, DEFAULT_QUEUE_PREFIX } from '../queue.js';
+import type { RunJson } from '../results/runLifecycle.js';
 import { basicAuth, type DashboardAuth } from './basicAuth.js';
 import { CardQueueAdapter } from './cardQueueAdapter.js';
 import { allowedHostError, type HostMatcher, hostGuard, hostMatcher, SAFE_METHODS } from './hostGuard.js';
@@ -64,6 +65,15 @@ export interface DashboardOptions {
    * and the login it came with. Default none.
    */
   onAction?: (action: DashboardAction) => void | Promise<void>;
+  /**
+   * The runs as `macao-ocr runs --json` gives them, from the results store: served read-only at
+   * `/api/runs` (`?limit=N`, default 20) and `/api/runs/RUN`, so the board's numbers can be set
+   * beside `status` and `report`. Default none: no such routes.
+   */
+  runs?: {
+    list(limit: number): Promise<RunJson[]>;
+    get(id: string): Promise<RunJson | undefined>;
+  };
 }
 
 /** One action taken on the dashboard. */
@@ -117,6 +127,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     hosts: (h) => matches(h),
     ...(authGuard ? { authGuard } : {}),
     ...(opts.onAction ? { onAction: opts.onAction } : {}),
+    ...(opts.runs ? { runs: opts.runs } : {}),
   });
   const release = async (): Promise<void> => {
     await queue.close().catch(() => undefined);
@@ -154,6 +165,7 @@ interface AppGuards {
   /** Basic authentication, when configured. */
   authGuard?: RequestHandler;
   onAction?: DashboardOptions['onAction'];
+  runs?: DashboardOptions['runs'];
 }
 
 /** Reports every request that changed the queue and succeeded, once it is answered. */
@@ -179,7 +191,7 @@ function actionRecorder(onAction: NonNullable<DashboardOptions['onAction']>): Re
  */
 function createApp(
   adapter: BullMQAdapter,
-  { readOnly, hosts, authGuard, onAction }: AppGuards,
+  { readOnly, hosts, authGuard, onAction, runs }: AppGuards,
 ): express.Express {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');
@@ -215,8 +227,31 @@ function createApp(
   app.use(hostGuard(hosts));
   if (authGuard) app.use(authGuard);
   if (onAction) app.use(actionRecorder(onAction));
+  if (runs) app.use('/api/runs', runsRouter(runs));
   app.use('/', serverAdapter.getRouter());
   return app;
+}
+
+/** `/api/runs` and `/api/runs/RUN`: what became of each run's cards, counts only (no card data). */
+function runsRouter(runs: NonNullable<DashboardOptions['runs']>): express.Router {
+  const router = express.Router();
+  router.get('/', (req, res, next) => {
+    const limit = Number(req.query.limit ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      res.status(400).json({ error: 'limit must be a whole number from 1 to 1000' });
+      return;
+    }
+    runs.list(limit).then((items) => res.json(items), next);
+  });
+  router.get('/:id', (req, res, next) => {
+    runs
+      .get(req.params.id)
+      .then(
+        (run) => (run ? res.json(run) : res.status(404).json({ error: `no run ${req.params.id}` })),
+        next,
+      );
+  });
+  return router;
 }
 
 function listen(app: express.Express, port: number, host: string): Promise<Server> {

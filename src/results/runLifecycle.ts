@@ -169,6 +169,16 @@ export interface RunJson {
   billedCalls: number;
 }
 
+/** The newest `limit` runs as `runs --json` and the dashboard's `/api/runs` give them. */
+export async function runsJson(store: ResultsStore, limit: number): Promise<RunJson[]> {
+  const items: RunJson[] = [];
+  for (const run of await listRuns(store, limit)) {
+    const s = await store.runSummary(run.id);
+    if (s) items.push(runJson(s));
+  }
+  return items;
+}
+
 export function runJson(s: RunSummary): RunJson {
   return {
     run: s.id,

@@ -136,7 +136,7 @@ async function useEmulator(
   });
   scope.cleanups.push(() => emulator.close());
   scope.stage(
-    `OCR API: the emulator on ${emulator.url} (${qps} requests/s per key, latency and faults on; a test double, not OCR)`,
+    `OCR API: the emulator on ${emulator.url} (${qps} requests/s per key, latency and faults on, so the warnings below are expected; a test double, not OCR)`,
   );
   return emulator;
 }

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
 import { generateSamples, type SampleObject } from '../src/sandbox/specimen/index.js';
@@ -23,7 +25,7 @@ describe('macao-ocr demo, end to end', () => {
     const samples = await demoSamples();
     const { stdout, stderr } = await run(
       process.execPath,
-      ['--import', 'tsx', 'src/cli/bin.ts', 'demo', '--count', String(COUNT), '--qps', '40'],
+      ['--import', 'tsx', 'src/cli/bin.ts', 'demo', '--count', String(COUNT), '--qps', '40', '--keep'],
       {
         env: {
           ...process.env,
@@ -55,6 +57,23 @@ describe('macao-ocr demo, end to end', () => {
     expect(stdout).toMatch(/unsupported-format\s+1/);
     expect(stdout).toMatch(/empty\s+1/);
     expect(stdout).toContain('Where to look next');
+    // The numbers add up the same way everywhere: what it sends, what it lists, what became of them.
+    const toSend = Number(/found\s+\d+ objects: (\d+) cards to send/.exec(stdout)?.[1]);
+    const listed = Number(/listed\s+(\d+) cards and files/.exec(stdout)?.[1]);
+    expect(toSend).toBe(fronts + 1 + 3);
+    expect(listed).toBe(toSend + 2);
+    expect(count('recognized') + count('rejected') + count('failed') + count('skipped')).toBe(listed);
+    // --keep: the bucket and the store stay, with the commands that reuse them.
+    const kept = /what --keep kept, in (\S+):/.exec(stdout)?.[1];
+    expect(kept).toBeTruthy();
+    try {
+      expect(stdout).toContain(`NODE_OPTIONS=--openssl-legacy-provider npx s3rver -d ${kept}/s3 --port 4568`);
+      expect(stdout).toContain(`MACAO_OCR_DATA_DIR=${kept}/results`);
+      expect(readdirSync(join(kept!, 's3')).length).toBeGreaterThan(0);
+      expect(existsSync(join(kept!, 'results', 'pgdata'))).toBe(true);
+    } finally {
+      rmSync(kept!, { recursive: true, force: true });
+    }
 
     const all = `${stdout}\n${stderr}`;
     expect(stderr).toContain('"level":'); // the logs are really there, at debug level

@@ -1,5 +1,8 @@
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
 import pino, { type Logger, type LoggerOptions } from 'pino';
+import { statusLine } from './statusLine.js';
 
 export type { Logger };
 
@@ -54,6 +57,20 @@ export interface LogOptions {
   stream?: 'stdout' | 'stderr';
 }
 
+/** Where readable log lines go: the terminal, around the {@link statusLine}. Synchronous, so no line is lost at exit. */
+function terminalDestination(fd: number): Writable {
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: Buffer | string, _encoding, callback) {
+      const status = statusLine.text;
+      if (status) writeSync(fd, '\r\u001b[K');
+      writeSync(fd, typeof chunk === 'string' ? chunk : chunk.toString());
+      if (status) statusLine.out?.write(`\r${status}\u001b[K`);
+      callback();
+    },
+  });
+}
+
 /** Set on a logger that writes for a person at a terminal (children inherit it). */
 const FOR_A_PERSON = Symbol('macao-ocr.logForAPerson');
 
@@ -91,8 +108,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
         translateTime: 'SYS:HH:MM:ss',
         ignore: 'pid,hostname,component',
         singleLine: true,
-        sync: true,
-        destination: out.fd,
+        destination: terminalDestination(out.fd),
       }),
     );
     return Object.assign(logger, { [FOR_A_PERSON]: true });

@@ -40,4 +40,28 @@ describe('run on a terminal', () => {
     expect(text).toMatch(/\r\s*\[#{24}\] 30\/30 cards/);
     expect(text).toMatch(/recognized\s+30/);
   });
+
+  it('work on a terminal redraws one status line of the cards it finished, and no per-card line', async () => {
+    await p.reset();
+    await p.upload('ttyw/', { count: 5, seed: 24, backRatio: 0 });
+    await p.enqueue('ttyw/');
+    // `timeout` stops the worker with SIGTERM after a while, as an operator's Ctrl-C would.
+    const command = ['timeout', '-s', 'TERM', '12', process.execPath, '--import', TSX, BIN, 'work']
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const work = watchProcess(
+      spawn('script', ['-qec', command, '/dev/null'], {
+        env: { ...process.env, ...pipelineEnv(p), LOG_LEVEL: 'info', TERM: 'xterm' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    await p.drained(30_000);
+    await work.exited;
+    const text = work.output().replace(ANSI, '');
+    expect(text).toMatch(
+      /\r {2}worker: 5 cards finished \(recognized 5, rejected 0, failed 0\), 0 in flight/,
+    );
+    expect(text).not.toContain('card done');
+    expect(text.split(/\r\n|\n/).filter((l) => l.trimStart().startsWith('{"'))).toEqual([]);
+  });
 });

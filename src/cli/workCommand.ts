@@ -4,6 +4,7 @@ import { DEFAULTS } from '../defaults.js';
 import type { MetricsServer } from '../metrics/index.js';
 import type { CardWorkerOptions } from '../worker/startWorker.js';
 import { intOption, numberOption } from './options.js';
+import { workerStatusLine } from './progress.js';
 import { UsageError } from './usageError.js';
 
 export interface WorkFlags {
@@ -131,6 +132,7 @@ export function registerWorkCommand(program: Command): void {
     const services = await openServices(config);
     const metrics = metricsModule?.createWorkerMetrics();
     let metricsServer: MetricsServer | undefined;
+    let status: ReturnType<typeof workerStatusLine> | undefined;
     try {
       // Before the worker: a port already taken stops the process before it takes a card.
       if (metricsModule && metrics && metricsPort !== undefined) {
@@ -153,9 +155,15 @@ export function registerWorkCommand(program: Command): void {
         store: services.store,
         client,
         logger: log,
-        ...(metrics ? { onCall: metrics.onCall, onOutcome: metrics.onOutcome } : {}),
+        ...(metrics ? { onCall: metrics.onCall } : {}),
+        onOutcome: (event, code) => {
+          metrics?.onOutcome(event, code);
+          status?.onOutcome(event);
+        },
       });
       metrics?.attach(worker);
+      // On a terminal, one line redrawn in place says how the worker is doing.
+      status = workerStatusLine(process.stdout, worker);
       // Every worker takes schedule ticks too: BullMQ makes one job per tick, one worker takes it.
       const scheduleConnection = createRedis(config.redisUrl);
       const schedules = await startScheduleWorker({
@@ -175,6 +183,7 @@ export function registerWorkCommand(program: Command): void {
         'worker started',
       );
       await stopped;
+      status.stop();
       await schedules.close();
       scheduleConnection.disconnect();
       await worker.close(graceMs);

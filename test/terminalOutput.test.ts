@@ -6,7 +6,18 @@ import { BIN, TSX, watchProcess } from './support/processes.js';
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are what it removes
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 
-/** What a person at a terminal sees: `run` in a pseudo-terminal (`script`), colours removed. */
+/** `argv` in a pseudo-terminal (`script`), on the pipeline's services, logging at info level. */
+function onTerminal(p: Pipeline, argv: string[]): ReturnType<typeof watchProcess> {
+  const command = argv.map((a) => `'${a}'`).join(' ');
+  return watchProcess(
+    spawn('script', ['-qec', command, '/dev/null'], {
+      env: { ...process.env, ...pipelineEnv(p), LOG_LEVEL: 'info', TERM: 'xterm' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+/** What a person at a terminal sees of `run` and `work`, colours removed. */
 describe('run on a terminal', () => {
   let p: Pipeline;
   beforeAll(async () => {
@@ -18,15 +29,7 @@ describe('run on a terminal', () => {
   afterAll(async () => p?.close());
 
   it('prints one progress line and at most 2 info lines over 30 cards, no JSON, no per-card line', async () => {
-    const command = [process.execPath, '--import', TSX, BIN, 'run', `s3://${p.bucket}/tty/`]
-      .map((a) => `'${a}'`)
-      .join(' ');
-    const run = watchProcess(
-      spawn('script', ['-qec', command, '/dev/null'], {
-        env: { ...process.env, ...pipelineEnv(p), LOG_LEVEL: 'info', TERM: 'xterm' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
+    const run = onTerminal(p, [process.execPath, '--import', TSX, BIN, 'run', `s3://${p.bucket}/tty/`]);
     const code = await run.exited;
     const text = run.output().replace(ANSI, '');
     const lines = text.split(/\r\n|\n/).filter((l) => l.trim() !== '');
@@ -46,15 +49,17 @@ describe('run on a terminal', () => {
     await p.upload('ttyw/', { count: 5, seed: 24, backRatio: 0 });
     await p.enqueue('ttyw/');
     // `timeout` stops the worker with SIGTERM after a while, as an operator's Ctrl-C would.
-    const command = ['timeout', '-s', 'TERM', '12', process.execPath, '--import', TSX, BIN, 'work']
-      .map((a) => `'${a}'`)
-      .join(' ');
-    const work = watchProcess(
-      spawn('script', ['-qec', command, '/dev/null'], {
-        env: { ...process.env, ...pipelineEnv(p), LOG_LEVEL: 'info', TERM: 'xterm' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    );
+    const work = onTerminal(p, [
+      'timeout',
+      '-s',
+      'TERM',
+      '12',
+      process.execPath,
+      '--import',
+      TSX,
+      BIN,
+      'work',
+    ]);
     await p.drained(30_000);
     await work.exited;
     const text = work.output().replace(ANSI, '');

@@ -72,7 +72,9 @@ export async function cardsToPurge(
   const { rows } = await pool.query<LocationRow>(
     `SELECT ${LOCATION_COLUMNS} FROM cards
       WHERE purged_at IS NULL AND NOT pending AND finished_at < $1
-        AND ($2::text IS NULL OR version_id IN (SELECT version_id FROM run_cards WHERE run_id = $2))
+        -- A run's cards are those it sent, not those it skipped as answered by an earlier run.
+        AND ($2::text IS NULL OR version_id IN (
+              SELECT version_id FROM run_cards WHERE run_id = $2 AND outcome IS DISTINCT FROM 'skipped'))
         AND version_id > $3
       ORDER BY version_id LIMIT $4`,
     [opts.before, opts.runId ?? null, opts.after, opts.limit],

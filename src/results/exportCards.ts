@@ -228,7 +228,11 @@ export async function* cardRecordPages(
   let after = '';
   for (;;) {
     const { rows } = await pool.query<Row>(
-      `SELECT ${columns} FROM run_cards rc JOIN ${table} c ON c.version_id = rc.version_id
+      // The run's history in key order, each card looked up by its key until the page is full
+      // (LIMIT keeps the planner from turning this back into a join, which hashed the whole
+      // cards table for every page: bench/results-store).
+      `SELECT ${columns} FROM run_cards rc
+         CROSS JOIN LATERAL (SELECT * FROM ${table} WHERE ${table}.version_id = rc.version_id LIMIT 1) c
        WHERE rc.run_id = $1 AND rc.version_id > $2
          AND (($3::text[] IS NULL AND ($4 OR NOT rc.pending)) OR (NOT rc.pending AND rc.outcome = ANY($3::text[])) OR ($4 AND rc.pending))
          AND ($5::text IS NULL OR rc.error_code = $5)

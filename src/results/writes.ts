@@ -69,7 +69,9 @@ INSERT INTO run_cards (run_id, version_id, outcome, reason, error_code, pending,
 SELECT v.run_id, c.version_id, CASE WHEN c.pending THEN NULL ELSE c.outcome END, c.reason, c.error_code,
        c.pending, c.attempts, c.api_calls, c.finished_at
 FROM unnest($1::text[], $2::text[]) AS v (run_id, version_id)
-JOIN cards c ON c.version_id = v.version_id
+-- Each card by its key (LIMIT keeps the planner from turning this back into a join, which it
+-- did by hashing the whole table for a few rows).
+CROSS JOIN LATERAL (SELECT * FROM cards WHERE cards.version_id = v.version_id LIMIT 1) c
 ON CONFLICT (run_id, version_id) DO UPDATE SET
   outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, error_code = EXCLUDED.error_code,
   pending = EXCLUDED.pending, attempts = EXCLUDED.attempts, api_calls = EXCLUDED.api_calls,

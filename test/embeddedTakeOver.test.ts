@@ -55,8 +55,22 @@ describe('embedded store: another process takes over when the serving one stops'
       60_000,
       () => `the run to start: ${run.output()}`,
     );
+    const stoppedAt = Date.now();
+    const billedAtStop = p.emulator.stats().billed;
     work.child.kill('SIGTERM');
     expect(await work.exited).toBe(0);
+    const workExitedMs = Date.now() - stoppedAt;
+    // The run serves the store now: it took the lock (seen unless it finished first).
+    let runDone = false;
+    void run.exited.then(() => {
+      runDone = true;
+    });
+    await until(
+      () => runDone || (existsSync(lock) && readFileSync(lock, 'utf8').includes(`"pid":${run.child.pid},`)),
+      60_000,
+      () => `the run to take over: ${run.output()}`,
+    );
+    const takenOverMs = runDone ? null : Date.now() - stoppedAt;
 
     const code = await run.exited;
     expect({ code, output: code === 0 ? '' : run.output() }).toEqual({ code: 0, output: '' });
@@ -70,6 +84,9 @@ describe('embedded store: another process takes over when the serving one stops'
            FROM cards`,
       );
       expect(rows[0]).toEqual({ pending: 0, recognized: 24 });
+      console.error(
+        `TAKEOVER ${JSON.stringify({ cards: 24, billedAtStop, workExitedMs, takenOverMs, runExit: code, pending: rows[0]!.pending, billed: p.emulator.stats().billed })}`,
+      );
     } finally {
       await store.close();
     }

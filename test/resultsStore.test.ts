@@ -208,6 +208,13 @@ describe.each<Backend>(['pglite', 'postgres'])('results store on %s', (backend) 
       { outcome: 'recognized', n: 4 },
       { outcome: 'rejected', n: 1 },
     ]);
+    // The run's history says the same, the kept recognized card included, in the same statement.
+    const history = await store.pool.query(
+      `SELECT outcome, count(*)::int AS n FROM run_cards WHERE run_id = $1 AND version_id = ANY($2)
+       GROUP BY outcome ORDER BY outcome`,
+      [runId, cards.map((c) => c.versionId)],
+    );
+    expect(history.rows).toEqual(rows);
   });
 
   it('answers the ledger for a batch in one round trip', async () => {

@@ -283,7 +283,6 @@ export class ResultsStore {
       // A version missing from RETURNING was kept by the WHERE: it is recognized already.
       for (const r of batch) held.set(r.versionId, 'recognized');
       for (const r of rows) held.set(r.version_id, r.outcome);
-      await this.syncRunCards(batch.map((r) => ({ runId: r.runId, versionId: r.versionId })));
     }
     return held;
   }

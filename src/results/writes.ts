@@ -184,7 +184,8 @@ const CASTS: Record<number, string> = {
  * the last, since one INSERT cannot update a row twice). A `recognized` row is never overwritten
  * by a later `failed` or `rejected` of the same version, nor an erased card by any outcome, unless
  * a reprocess was asked; `api_calls`
- * is counted from the call ledger, so recording the same outcome twice changes nothing.
+ * is counted from the call ledger, so recording the same outcome twice changes nothing. The same
+ * statement brings each card's row of its run's history (`run_cards`) up to date.
  */
 export function upsertOutcomesSql(results: readonly CardResult[], reprocess: boolean): Sql {
   const unique = [...new Map(results.map((r) => [r.versionId, r])).values()];
@@ -198,8 +199,14 @@ export function upsertOutcomesSql(results: readonly CardResult[], reprocess: boo
     });
     return `(${cells.join(', ')}, (SELECT count(*) FROM api_calls WHERE version_id = $${base + 1}), false, now())`;
   });
+  const runIds = values.length + 1;
+  values.push(
+    unique.map((r) => r.runId),
+    unique.map((r) => r.versionId),
+  );
   return {
     text: `
+WITH up AS (
 INSERT INTO cards (version_id, bucket, front_key, front_etag, back_key, back_etag, run_id, outcome,
   cn_last_name, en_last_name, last_name_code, cn_first_name, en_first_name, first_name_code, id_number,
   birthday, birthday_raw, sex, first_issue_date, first_issue_raw, current_issue_date, current_issue_raw,
@@ -223,7 +230,30 @@ ON CONFLICT (version_id) DO UPDATE SET
 WHERE (cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.outcome = 'recognized' OR $1::boolean)
   -- An erased card's answer that arrives late (its worker held it during the erasure) is not stored.
   AND (cards.purge_reason IS DISTINCT FROM 'erasure' OR $1::boolean)
-RETURNING version_id, outcome`,
+RETURNING version_id, outcome, reason, error_code, pending, attempts, api_calls, finished_at
+),
+-- The run's history, in the same statement: what the row holds now, the upsert's when it wrote
+-- (both parts see the table as it was before the statement), the row's own when it did not.
+history AS (
+INSERT INTO run_cards (run_id, version_id, outcome, reason, error_code, pending, attempts, api_calls, finished_at)
+SELECT v.run_id, v.version_id,
+       CASE WHEN up.version_id IS NOT NULL THEN up.outcome WHEN c.pending THEN NULL ELSE c.outcome END,
+       CASE WHEN up.version_id IS NOT NULL THEN up.reason ELSE c.reason END,
+       CASE WHEN up.version_id IS NOT NULL THEN up.error_code ELSE c.error_code END,
+       CASE WHEN up.version_id IS NOT NULL THEN up.pending ELSE c.pending END,
+       CASE WHEN up.version_id IS NOT NULL THEN up.attempts ELSE c.attempts END,
+       CASE WHEN up.version_id IS NOT NULL THEN up.api_calls ELSE c.api_calls END,
+       CASE WHEN up.version_id IS NOT NULL THEN up.finished_at ELSE c.finished_at END
+FROM unnest($${runIds}::text[], $${runIds + 1}::text[]) AS v (run_id, version_id)
+LEFT JOIN up ON up.version_id = v.version_id
+LEFT JOIN LATERAL (SELECT * FROM cards WHERE cards.version_id = v.version_id LIMIT 1) c ON true
+WHERE up.version_id IS NOT NULL OR c.version_id IS NOT NULL
+ON CONFLICT (run_id, version_id) DO UPDATE SET
+  outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, error_code = EXCLUDED.error_code,
+  pending = EXCLUDED.pending, attempts = EXCLUDED.attempts, api_calls = EXCLUDED.api_calls,
+  finished_at = EXCLUDED.finished_at
+)
+SELECT version_id, outcome FROM up`,
     values,
   };
 }

@@ -47,7 +47,8 @@ export const CARD_JOBS_PER_CALL = 1000;
  * carry a card across an outage of 10-20 minutes; p-retry handles the short blips inside one
  * attempt. Finished
  * jobs leave Redis: the results store, not Redis, remembers what was done, so Redis memory stays
- * bounded whatever the backlog (a few failed jobs are kept a day for the dashboard).
+ * bounded whatever the backlog (the failed cards' jobs are kept a day for the dashboard; a rejected
+ * card's job completes, as a recognized one's does).
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   attempts: 8,

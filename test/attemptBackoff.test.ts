@@ -102,6 +102,16 @@ describe('backoff between attempts', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     // The failed job is BullMQ's failed job: the report's failed and the queue's agree.
     expect(await p.queue.getFailedCount()).toBe(1);
+    // Listed again, it is already-failed (its kept job notwithstanding); --reprocess failed
+    // queues it at once, in place of the kept job.
+    const again = await p.enqueue('d/');
+    expect(again.counts.skipped).toEqual({ 'already-failed': 1 });
+    const reprocess = await p.enqueue('d/', { reprocess: 'failed' });
+    expect(reprocess.counts.enqueued).toBe(1);
+    expect(await p.queue.getFailedCount()).toBe(0);
+    expect((await p.queue.getJobs(['waiting', 'prioritized'])).map((j) => j.data.runId)).toEqual([
+      reprocess.runId,
+    ]);
   });
 
   it('--attempts and --max-retry-minutes reach the jobs; bad values exit 2 naming the option', async () => {

@@ -1,3 +1,4 @@
+import { mapLimit } from '../mapLimit.js';
 import { cardQueueKeys } from '../redisKeys.js';
 import { versionId } from '../results/cardVersion.js';
 import type { Outcome, SeenCard } from '../results/types.js';
@@ -106,7 +107,7 @@ function collectCards(counts: EnqueueCounts, items: Paired[], rows: SeenCard[]):
 async function cardsToQueue(ctx: EnqueueContext, cards: SeenCard[]): Promise<SeenCard[]> {
   const { opts, counts, runId } = ctx;
   const ids = cards.map((c) => c.versionId);
-  const [ledger, queued] = await Promise.all([opts.store.ledgerOf(ids), jobsExisting(opts, ids)]);
+  const [ledger, jobs] = await Promise.all([opts.store.ledgerOf(ids), jobsOf(opts, ids)]);
   const toQueue: SeenCard[] = [];
   const skips: { versionId: string; reason: string }[] = [];
   const lost: string[] = [];
@@ -117,7 +118,7 @@ async function cardsToQueue(ctx: EnqueueContext, cards: SeenCard[]): Promise<See
   for (const c of cards) {
     const known = ledger.get(c.versionId);
     const outcome = known?.outcome ?? null;
-    if (queued.has(c.versionId)) skip(c.versionId, 'already-queued');
+    if (jobs.get(c.versionId) === 'queued') skip(c.versionId, 'already-queued');
     else if (known?.pendingIn && known.pendingIn !== runId) {
       skip(c.versionId, 'already-queued');
       // Marked queued, yet no job: lost with Redis. Its own run's keeper queues it again.
@@ -129,6 +130,12 @@ async function cardsToQueue(ctx: EnqueueContext, cards: SeenCard[]): Promise<See
   if (runId && !opts.dryRun) {
     await opts.store.requeueLost(lost);
     await opts.store.recordLedgerSkips(runId, skips);
+    // A failed card's job is kept a while for the dashboard; a job id that exists is not added
+    // again, so a card sent again (`--reprocess failed`) goes without it.
+    const finished = toQueue.filter((c) => jobs.get(c.versionId) === 'finished');
+    await mapLimit(finished, 16, async (c) => {
+      await opts.queue.remove(c.versionId).catch(() => 0);
+    });
   }
   return toQueue;
 }
@@ -155,17 +162,23 @@ export function seenOf(front: ListedObject, back: ListedObject | undefined, skip
   };
 }
 
-/** Which of these job ids still exist in the queue (waiting, active, delayed, failed): one round trip. */
-async function jobsExisting(opts: EnqueueOptions, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+/**
+ * Which of these job ids exist in the queue: `queued` (waiting, active or delayed: the card is on
+ * its way), or `finished` (a failed card's job, kept a while for the dashboard): one round trip.
+ */
+async function jobsOf(opts: EnqueueOptions, ids: string[]): Promise<Map<string, 'queued' | 'finished'>> {
+  const out = new Map<string, 'queued' | 'finished'>();
+  if (ids.length === 0) return out;
   const pipeline = opts.redis.pipeline();
   const keys = cardQueueKeys(opts.queue);
-  for (const id of ids) pipeline.exists(keys.job(id));
+  // A job's hash exists while the job does; BullMQ sets `finishedOn` when it completes or fails.
+  for (const id of ids) pipeline.hmget(keys.job(id), 'timestamp', 'finishedOn');
   const res = (await pipeline.exec()) ?? [];
-  const out = new Set<string>();
-  res.forEach(([err, n], i) => {
+  res.forEach(([err, fields], i) => {
     if (err) throw err;
-    if (n === 1) out.add(ids[i]!);
+    const [created, finished] = fields as [string | null, string | null];
+    if (finished !== null) out.set(ids[i]!, 'finished');
+    else if (created !== null) out.set(ids[i]!, 'queued');
   });
   return out;
 }

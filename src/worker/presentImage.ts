@@ -109,6 +109,23 @@ async function presentUrls(ctx: PresentContext, card: CardToPresent): Promise<Pr
   };
 }
 
+/** Reads both sides' bytes and checks each is an image it may decode (the pre-flight). */
+async function readSides(
+  ctx: PresentContext,
+  card: CardToPresent,
+): Promise<{ bytes: Buffer; header: ImageHeader }[]> {
+  const read: { bytes: Buffer; header: ImageHeader }[] = [];
+  for (const s of sidesOf(card)) {
+    const bytes = await readObject(ctx.s3, s.bucket, s.key, {
+      maxBytes: MAX_OBJECT_BYTES,
+      name: s.name,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    read.push({ bytes, header: checkImageBytes(bytes, s.name, ctx.maxPixels) });
+  }
+  return read;
+}
+
 /**
  * Builds the request for one card in the given mode. Every image is checked before any call (the
  * pre-flight: PNG or JPEG by its bytes, at most `maxPixels`; in `url` mode by {@link
@@ -126,15 +143,7 @@ export async function presentCard(
   const estimate = 6 * (card.job.sizeBytes ?? 1024 * 1024);
   let share = await ctx.budget.acquire(estimate);
   try {
-    const read: { bytes: Buffer; header: ImageHeader }[] = [];
-    for (const s of sidesOf(card)) {
-      const bytes = await readObject(ctx.s3, s.bucket, s.key, {
-        maxBytes: MAX_OBJECT_BYTES,
-        name: s.name,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-      read.push({ bytes, header: checkImageBytes(bytes, s.name, ctx.maxPixels) });
-    }
+    let read = await readSides(ctx, card);
     const plan = planFit(
       read.map((r) => r.bytes.length),
       mode === 'downscaled',
@@ -142,9 +151,13 @@ export async function presentCard(
     const pixels = read.reduce((n, r, i) => n + (plan.shrink[i] ? r.header.width * r.header.height : 0), 0);
     if (pixels > 0) {
       // Given back and taken again whole, not topped up: a card waiting for more while holding
-      // its share could wait forever on another doing the same.
+      // its share could wait forever on another doing the same. Nor does it hold its bytes while
+      // it waits, outside the budget: with many cards waiting so, memory went far past it
+      // (bench/worker). They are read again once the room is there.
       share();
+      read = [];
       share = await ctx.budget.acquire(estimate + pixels * BYTES_PER_DECODED_PIXEL);
+      read = await readSides(ctx, card);
     }
     const sides: Buffer[] = [];
     for (const [i, r] of read.entries())

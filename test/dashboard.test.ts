@@ -368,15 +368,9 @@ describe('dashboard', () => {
   });
 
   it('its /api/runs agrees with status --json and report on recognized, rejected and failed', async () => {
-    const { runJson, runsJson } = await import('../src/results/runLifecycle.js');
+    const { runJsonOf, runsJson } = await import('../src/results/runLifecycle.js');
     const d = await start(false, {
-      runs: {
-        list: (limit) => runsJson(p.store, limit),
-        get: async (id) => {
-          const s = await p.store.runSummary(id);
-          return s ? runJson(s) : undefined;
-        },
-      },
+      runs: { list: (limit) => runsJson(p.store, limit), get: (id) => runJsonOf(p.store, id) },
     });
     const env = { ...pipelineEnv(p), LOG_LEVEL: 'silent' };
     const listed = (await (await fetch(`${d.url}api/runs?limit=50`)).json()) as { run: string }[];

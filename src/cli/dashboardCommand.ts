@@ -74,7 +74,7 @@ export function registerDashboardCommand(program: Command): void {
       const { allowedHosts, auth } = guards(o, config);
       const { startDashboard } = await import('../dashboard/index.js');
       // The runs' numbers come from the results store (`/api/runs`); actions go to its audit log.
-      const [{ ResultsStore }, { runJson, runsJson }] = await Promise.all([
+      const [{ ResultsStore }, { runJsonOf, runsJson }] = await Promise.all([
         import('../results/store.js'),
         import('../results/runLifecycle.js'),
       ]);
@@ -87,13 +87,7 @@ export function registerDashboardCommand(program: Command): void {
         allowedHosts,
         ...(auth ? { auth } : {}),
         allowActions: o.allowActions ?? false,
-        runs: {
-          list: (limit) => runsJson(store, limit),
-          get: async (id) => {
-            const s = await store.runSummary(id);
-            return s ? runJson(s) : undefined;
-          },
-        },
+        runs: { list: (limit) => runsJson(store, limit), get: (id) => runJsonOf(store, id) },
         ...(o.allowActions
           ? {
               onAction: (a) =>

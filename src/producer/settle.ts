@@ -1,4 +1,3 @@
-import { mapLimit } from '../mapLimit.js';
 import { cardQueueKeys } from '../redisKeys.js';
 import { versionId } from '../results/cardVersion.js';
 import type { Outcome, SeenCard } from '../results/types.js';
@@ -6,7 +5,7 @@ import type { ListedObject } from '../storage/objects.js';
 import type { EnqueueCounts, EnqueueOptions } from './enqueueRun.js';
 import { classifyObject } from './filter.js';
 import type { Paired, Pairer } from './pairing.js';
-import { fillWindow, type RunJobs } from './window.js';
+import { fillWindow, type RunJobs, removeKeptJobs } from './window.js';
 
 /** What one enqueue carries from page to page: its options, its running counts and its run. */
 export interface EnqueueContext {
@@ -130,12 +129,11 @@ async function cardsToQueue(ctx: EnqueueContext, cards: SeenCard[]): Promise<See
   if (runId && !opts.dryRun) {
     await opts.store.requeueLost(lost);
     await opts.store.recordLedgerSkips(runId, skips);
-    // A failed card's job is kept a while for the dashboard; a job id that exists is not added
-    // again, so a card sent again (`--reprocess failed`) goes without it.
-    const finished = toQueue.filter((c) => jobs.get(c.versionId) === 'finished');
-    await mapLimit(finished, 16, async (c) => {
-      await opts.queue.remove(c.versionId).catch(() => 0);
-    });
+    // A card sent again (`--reprocess failed`) goes without the failed job BullMQ keeps for it.
+    await removeKeptJobs(
+      opts.queue,
+      toQueue.filter((c) => jobs.get(c.versionId) === 'finished'),
+    );
   }
   return toQueue;
 }

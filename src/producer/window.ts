@@ -1,5 +1,6 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { DEFAULTS, defaultWindow } from '../defaults.js';
+import { mapLimit } from '../mapLimit.js';
 import { addCardJobs, type CardJobData } from '../queue.js';
 import { jobsInQueue, markQueued, waitingCards } from '../results/runLifecycle.js';
 import type { ResultsStore } from '../results/store.js';
@@ -35,6 +36,19 @@ export function runJobsOf(run: Pick<RunRow, 'id' | 'priority' | 'windowSize' | '
     jobOptions: run.options.jobOptions as JobsOptions | undefined,
     maxRetryMs: typeof run.options.maxRetryMs === 'number' ? run.options.maxRetryMs : undefined,
   };
+}
+
+/**
+ * Removes the jobs BullMQ keeps for these cards (a failed card's, kept a while for the
+ * dashboard), before the cards are queued again: a job id that exists is not added again.
+ */
+export async function removeKeptJobs(
+  queue: Queue<CardJobData>,
+  cards: readonly { versionId: string }[],
+): Promise<void> {
+  await mapLimit(cards, 16, async (c) => {
+    await queue.remove(c.versionId).catch(() => 0);
+  });
 }
 
 /**

@@ -172,11 +172,14 @@ export interface RunJson {
 /** The newest `limit` runs as `runs --json` and the dashboard's `/api/runs` give them. */
 export async function runsJson(store: ResultsStore, limit: number): Promise<RunJson[]> {
   const items: RunJson[] = [];
-  for (const run of await listRuns(store, limit)) {
-    const s = await store.runSummary(run.id);
-    if (s) items.push(runJson(s));
-  }
+  for (const run of await listRuns(store, limit)) items.push(runJson(await store.summarize(run)));
   return items;
+}
+
+/** One run as {@link runsJson} gives it, or undefined when there is no such run. */
+export async function runJsonOf(store: ResultsStore, id: string): Promise<RunJson | undefined> {
+  const s = await store.runSummary(id);
+  return s ? runJson(s) : undefined;
 }
 
 export function runJson(s: RunSummary): RunJson {

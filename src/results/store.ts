@@ -387,7 +387,12 @@ export class ResultsStore {
 
   async runSummary(runId: string): Promise<RunSummary | undefined> {
     const run = await this.getRun(runId);
-    if (!run) return undefined;
+    return run ? this.summarize(run) : undefined;
+  }
+
+  /** A run's summary from its row: its cards by outcome (its history) and its API calls. */
+  async summarize(run: RunRow): Promise<RunSummary> {
+    const runId = run.id;
     const { rows } = await this.pool.query<{ pending: number; outcome: Outcome | null; n: number }>(
       `SELECT pending, outcome, count(*)::int AS n FROM run_cards WHERE run_id = $1 GROUP BY pending, outcome`,
       [runId],

@@ -55,27 +55,38 @@ WHERE cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.reason IS NULL`,
   };
 }
 
+/** The columns of `run_cards` that copy a card's state. */
+const CARD_STATE = 'outcome, reason, error_code, pending, attempts, api_calls, finished_at';
+
+/**
+ * Upserts the `run_cards` rows of the (run, version) pairs in the arrays `$runIds` and
+ * `$versionIds` from `state`: a query on `v.version_id` giving one row of {@link CARD_STATE}. A
+ * pending card has no outcome yet. `state` is a LATERAL subquery fenced by LIMIT: a plain join
+ * let the planner hash the whole cards table for a few rows.
+ */
+function upsertRunCards(runIds: string, versionIds: string, state: string): string {
+  return `
+INSERT INTO run_cards (run_id, version_id, ${CARD_STATE})
+SELECT v.run_id, v.version_id, CASE WHEN s.pending THEN NULL ELSE s.outcome END, s.reason, s.error_code,
+       s.pending, s.attempts, s.api_calls, s.finished_at
+FROM unnest(${runIds}::text[], ${versionIds}::text[]) AS v (run_id, version_id)
+CROSS JOIN LATERAL (${state} LIMIT 1) s
+ON CONFLICT (run_id, version_id) DO UPDATE SET
+  outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, error_code = EXCLUDED.error_code,
+  pending = EXCLUDED.pending, attempts = EXCLUDED.attempts, api_calls = EXCLUDED.api_calls,
+  finished_at = EXCLUDED.finished_at`;
+}
+
 /**
  * Brings the rows of `run_cards` for these (run, version) pairs up to what `cards` holds for the
  * versions now: written after every change to a card's outcome or pending state, so a run's
- * history is the card's state when that run last touched it. A pending card has no outcome yet.
+ * history is the card's state when that run last touched it.
  */
 export function syncRunCardsSql(pairs: readonly { runId: string; versionId: string }[]): Sql {
   // One row per pair: one INSERT cannot update a row twice.
   const unique = [...new Map(pairs.map((p) => [`${p.runId}\u0000${p.versionId}`, p])).values()];
   return {
-    text: `
-INSERT INTO run_cards (run_id, version_id, outcome, reason, error_code, pending, attempts, api_calls, finished_at)
-SELECT v.run_id, c.version_id, CASE WHEN c.pending THEN NULL ELSE c.outcome END, c.reason, c.error_code,
-       c.pending, c.attempts, c.api_calls, c.finished_at
-FROM unnest($1::text[], $2::text[]) AS v (run_id, version_id)
--- Each card by its key (LIMIT keeps the planner from turning this back into a join, which it
--- did by hashing the whole table for a few rows).
-CROSS JOIN LATERAL (SELECT * FROM cards WHERE cards.version_id = v.version_id LIMIT 1) c
-ON CONFLICT (run_id, version_id) DO UPDATE SET
-  outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, error_code = EXCLUDED.error_code,
-  pending = EXCLUDED.pending, attempts = EXCLUDED.attempts, api_calls = EXCLUDED.api_calls,
-  finished_at = EXCLUDED.finished_at`,
+    text: upsertRunCards('$1', '$2', `SELECT ${CARD_STATE} FROM cards WHERE cards.version_id = v.version_id`),
     values: [unique.map((p) => p.runId), unique.map((p) => p.versionId)],
   };
 }
@@ -230,28 +241,18 @@ ON CONFLICT (version_id) DO UPDATE SET
 WHERE (cards.outcome IS DISTINCT FROM 'recognized' OR EXCLUDED.outcome = 'recognized' OR $1::boolean)
   -- An erased card's answer that arrives late (its worker held it during the erasure) is not stored.
   AND (cards.purge_reason IS DISTINCT FROM 'erasure' OR $1::boolean)
-RETURNING version_id, outcome, reason, error_code, pending, attempts, api_calls, finished_at
+RETURNING version_id, ${CARD_STATE}
 ),
 -- The run's history, in the same statement: what the row holds now, the upsert's when it wrote
 -- (both parts see the table as it was before the statement), the row's own when it did not.
-history AS (
-INSERT INTO run_cards (run_id, version_id, outcome, reason, error_code, pending, attempts, api_calls, finished_at)
-SELECT v.run_id, v.version_id,
-       CASE WHEN up.version_id IS NOT NULL THEN up.outcome WHEN c.pending THEN NULL ELSE c.outcome END,
-       CASE WHEN up.version_id IS NOT NULL THEN up.reason ELSE c.reason END,
-       CASE WHEN up.version_id IS NOT NULL THEN up.error_code ELSE c.error_code END,
-       CASE WHEN up.version_id IS NOT NULL THEN up.pending ELSE c.pending END,
-       CASE WHEN up.version_id IS NOT NULL THEN up.attempts ELSE c.attempts END,
-       CASE WHEN up.version_id IS NOT NULL THEN up.api_calls ELSE c.api_calls END,
-       CASE WHEN up.version_id IS NOT NULL THEN up.finished_at ELSE c.finished_at END
-FROM unnest($${runIds}::text[], $${runIds + 1}::text[]) AS v (run_id, version_id)
-LEFT JOIN up ON up.version_id = v.version_id
-LEFT JOIN LATERAL (SELECT * FROM cards WHERE cards.version_id = v.version_id LIMIT 1) c ON true
-WHERE up.version_id IS NOT NULL OR c.version_id IS NOT NULL
-ON CONFLICT (run_id, version_id) DO UPDATE SET
-  outcome = EXCLUDED.outcome, reason = EXCLUDED.reason, error_code = EXCLUDED.error_code,
-  pending = EXCLUDED.pending, attempts = EXCLUDED.attempts, api_calls = EXCLUDED.api_calls,
-  finished_at = EXCLUDED.finished_at
+history AS (${upsertRunCards(
+      `$${runIds}`,
+      `$${runIds + 1}`,
+      `SELECT ${CARD_STATE} FROM up WHERE up.version_id = v.version_id
+     UNION ALL
+     SELECT ${CARD_STATE} FROM cards WHERE cards.version_id = v.version_id
+       AND NOT EXISTS (SELECT 1 FROM up WHERE up.version_id = v.version_id)`,
+    )}
 )
 SELECT version_id, outcome FROM up`,
     values,

@@ -78,17 +78,22 @@ export async function workerOptionsFrom(
   };
 }
 
-/** Resolves on the first SIGTERM/SIGINT; a second one exits at once. */
+/**
+ * Resolves on the first SIGTERM/SIGINT; a second one exits at once. The listeners stay for the
+ * process's life: with none left even for an instant, Node restores the default action, and a
+ * second signal arriving then would kill the process without its exit code.
+ */
 export function onceStopSignal(log: { warn: (msg: string) => void }): Promise<string> {
   return new Promise((resolve) => {
-    const first = (sig: string): void => {
+    let stopping = false;
+    const onSignal = (sig: string, exitCode: number): void => {
+      if (stopping) process.exit(exitCode);
+      stopping = true;
       log.warn(`${sig}: taking no new cards, finishing the ones in flight (a second signal exits now)`);
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
       resolve(sig);
     };
-    process.once('SIGINT', () => first('SIGINT'));
-    process.once('SIGTERM', () => first('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT', 130));
+    process.on('SIGTERM', () => onSignal('SIGTERM', 143));
   });
 }
 
